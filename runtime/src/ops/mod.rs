@@ -1,0 +1,147 @@
+//! Kernel families: parameter records, dispatch sizes and standalone runs.
+//!
+//! | family | formula | layout | entry points |
+//! |---|---|---|---|
+//! | `preprocess` | bilinear resize, `(x - mean) * scale` | RGBA8 u32 -> HWC3 | `preprocess` |
+//! | `stem_conv` | `relu6(bn(conv_kxk(x)))` | W `[k,k,ci,co]` | `stem_conv` |
+//! | `pointwise` | `bn(x·W) [relu6] [+ skip]` | W `[ci,co]` | `pointwise` |
+//! | `depthwise` | `relu6(bn(dwconv_kxk(x)))` | W `[k,k,c]` | `depthwise` |
+//! | `pool_head` | mean over HW; `W·f + b`; softmax | W `[classes,f]` | `global_avg_pool`, `classifier`, `softmax` |
+//!
+//! Every dispatch reads one [`LayerParams`] record. The engine writes all
+//! records of all resolutions into one uniform buffer once and selects a record
+//! with a dynamic offset, so no per-inference parameter upload is needed except
+//! the preprocess record (the image size changes per frame).
+
+pub mod depthwise;
+pub mod pointwise;
+pub mod pool_head;
+pub mod preprocess;
+pub mod standalone;
+pub mod stem_conv;
+
+use crate::shaders::{self, ShaderFile};
+
+/// Bytes between parameter records (the largest `min_uniform_buffer_offset_alignment`).
+pub const PARAMS_STRIDE: u64 = 256;
+
+/// The per-dispatch parameter record; `LayerParams` in `shaders/common.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct LayerParams {
+    /// Input height.
+    pub in_h: u32,
+    /// Input width.
+    pub in_w: u32,
+    /// Input channels (features for the classifier).
+    pub in_c: u32,
+    /// Padding to 16 bytes.
+    pub pad0: u32,
+    /// Output height.
+    pub out_h: u32,
+    /// Output width.
+    pub out_w: u32,
+    /// Output channels.
+    pub out_c: u32,
+    /// Padding to 16 bytes.
+    pub pad1: u32,
+    /// Kernel side.
+    pub kernel: u32,
+    /// Stride.
+    pub stride: u32,
+    /// Padding rows before the input.
+    pub pad_top: u32,
+    /// Padding columns before the input.
+    pub pad_left: u32,
+    /// Element offset of the layer's weights in its weight buffer.
+    pub weight_offset: u32,
+    /// Element offset of the layer's scales in the scale/bias buffer.
+    pub scale_offset: u32,
+    /// 1 when ReLU6 follows.
+    pub relu6: u32,
+    /// 1 when the residual input is added.
+    pub residual: u32,
+    /// Input mean per channel (preprocess only).
+    pub norm_mean: [f32; 4],
+    /// Input scale per channel (preprocess only).
+    pub norm_scale: [f32; 4],
+}
+
+/// A compute entry point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `preprocess.wgsl::preprocess`.
+    Preprocess,
+    /// `stem_conv.wgsl::stem_conv`.
+    StemConv,
+    /// `pointwise.wgsl::pointwise`.
+    Pointwise,
+    /// `depthwise.wgsl::depthwise`.
+    Depthwise,
+    /// `pool_head.wgsl::global_avg_pool`.
+    GlobalAvgPool,
+    /// `pool_head.wgsl::classifier`.
+    Classifier,
+    /// `pool_head.wgsl::softmax`.
+    Softmax,
+}
+
+impl Kernel {
+    /// Every entry point.
+    pub const ALL: [Kernel; 7] = [
+        Kernel::Preprocess,
+        Kernel::StemConv,
+        Kernel::Pointwise,
+        Kernel::Depthwise,
+        Kernel::GlobalAvgPool,
+        Kernel::Classifier,
+        Kernel::Softmax,
+    ];
+
+    /// The family file that holds the entry point.
+    pub fn family(self) -> ShaderFile {
+        match self {
+            Kernel::Preprocess => shaders::PREPROCESS,
+            Kernel::StemConv => shaders::STEM_CONV,
+            Kernel::Pointwise => shaders::POINTWISE,
+            Kernel::Depthwise => shaders::DEPTHWISE,
+            Kernel::GlobalAvgPool | Kernel::Classifier | Kernel::Softmax => shaders::POOL_HEAD,
+        }
+    }
+
+    /// WGSL entry-point name.
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Kernel::Preprocess => "preprocess",
+            Kernel::StemConv => "stem_conv",
+            Kernel::Pointwise => "pointwise",
+            Kernel::Depthwise => "depthwise",
+            Kernel::GlobalAvgPool => "global_avg_pool",
+            Kernel::Classifier => "classifier",
+            Kernel::Softmax => "softmax",
+        }
+    }
+}
+
+/// One dispatch: which kernel, its parameter record and its workgroup counts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Dispatch {
+    /// Entry point.
+    pub kernel: Kernel,
+    /// Parameter record.
+    pub params: LayerParams,
+    /// Workgroup counts.
+    pub workgroups: [u32; 3],
+}
+
+/// Workgroups of `size` needed to cover `n` invocations.
+pub(crate) fn groups(n: u32, size: u32) -> u32 {
+    n.div_ceil(size).max(1)
+}
+
+/// Spatial geometry of a convolution: `(pad_top, pad_left, out_h, out_w)`.
+pub(crate) fn conv_geometry(padding: crate::model::Padding, h: u32, w: u32, k: u32, s: u32) -> (u32, u32, u32, u32) {
+    let (pt, oh) = padding.begin_and_output(h, k, s);
+    let (pl, ow) = padding.begin_and_output(w, k, s);
+    (pt, pl, oh, ow)
+}

@@ -1,0 +1,38 @@
+// Shared by every kernel: the per-layer parameter record (selected with a
+// dynamic uniform offset), the patch's folded scale/bias, and the conv epilogue.
+// Host twin: `LayerParams` in runtime/src/ops/mod.rs.
+
+struct LayerParams {
+    in_h: u32,
+    in_w: u32,
+    in_c: u32,
+    pad0: u32,
+    out_h: u32,
+    out_w: u32,
+    out_c: u32,
+    pad1: u32,
+    kernel: u32,
+    stride: u32,
+    pad_top: u32,
+    pad_left: u32,
+    weight_offset: u32,
+    scale_offset: u32,
+    relu6: u32,
+    residual: u32,
+    norm_mean: vec4<f32>,
+    norm_scale: vec4<f32>,
+}
+
+@group(0) @binding(0) var<uniform> params: LayerParams;
+// Folded BatchNorm of the active patch: layer i's scales at scale_offset,
+// its biases right after (out_c values each).
+@group(2) @binding(3) var<storage, read> scale_bias: array<f32>;
+
+// BatchNorm (folded) and optional ReLU6 for output channel `co`.
+fn epilogue(acc: f32, co: u32) -> f32 {
+    let v = acc * scale_bias[params.scale_offset + co] + scale_bias[params.scale_offset + params.out_c + co];
+    if params.relu6 != 0u {
+        return clamp(v, 0.0, 6.0);
+    }
+    return v;
+}

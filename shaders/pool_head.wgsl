@@ -1,0 +1,78 @@
+// pool_head: global average pool, classifier and softmax (three entry points).
+// Bindings: 0 params, 1 input, 4 output, 7 classifier weights [classes, in_c],
+//           8 classifier bias [classes] (its length is the class count).
+// global_avg_pool: workgroup 64, one invocation per channel.
+// classifier: workgroup 64, one invocation per class.
+// softmax: one workgroup of 256 invocations reducing over all classes.
+// Reference: runtime/src/reference/pool_head.rs
+
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+@group(2) @binding(8) var<storage, read> cls_bias: array<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn global_avg_pool(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let ch = gid.x;
+    let c = params.in_c;
+    if ch >= c {
+        return;
+    }
+    let n = params.in_h * params.in_w;
+    var sum = 0.0;
+    for (var p = 0u; p < n; p++) {
+        sum += input[p * c + ch];
+    }
+    output[ch] = sum / f32(n);
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn classifier(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let k = gid.x;
+    if k >= arrayLength(&cls_bias) {
+        return;
+    }
+    let f = params.in_c;
+    let row = k * f;
+    var sum = 0.0;
+    for (var i = 0u; i < f; i++) {
+        sum += load_cls(row + i) * input[i];
+    }
+    output[k] = sum + cls_bias[k];
+}
+
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256, 1, 1)
+fn softmax(@builtin(local_invocation_index) lid: u32) {
+    let n = arrayLength(&cls_bias);
+    var m = -3.4028235e38;
+    for (var i = lid; i < n; i += 256u) {
+        m = max(m, input[i]);
+    }
+    partial[lid] = m;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if lid < s {
+            partial[lid] = max(partial[lid], partial[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    let max_logit = partial[0];
+    workgroupBarrier();
+    var sum = 0.0;
+    for (var i = lid; i < n; i += 256u) {
+        sum += exp(input[i] - max_logit);
+    }
+    partial[lid] = sum;
+    workgroupBarrier();
+    for (var s = 128u; s > 0u; s >>= 1u) {
+        if lid < s {
+            partial[lid] += partial[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    for (var i = lid; i < n; i += 256u) {
+        output[i] = exp(input[i] - max_logit) / total;
+    }
+}

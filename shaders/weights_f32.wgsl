@@ -1,0 +1,21 @@
+// Weight storage prelude, f32 variant. Prepended to every kernel module when
+// the engine stores weights in f32; `weights_f16.wgsl` is its twin.
+// Bindings: group 1 binding 2 = backbone dense conv weights;
+//           group 2 binding 6 = depthwise kernels (patch's or backbone's);
+//           group 2 binding 7 = classifier weights (patch's or backbone's).
+
+@group(1) @binding(2) var<storage, read> weights: array<f32>;
+@group(2) @binding(6) var<storage, read> dw_weights: array<f32>;
+@group(2) @binding(7) var<storage, read> cls_weights: array<f32>;
+
+fn load_weight(i: u32) -> f32 {
+    return weights[i];
+}
+
+fn load_dw(i: u32) -> f32 {
+    return dw_weights[i];
+}
+
+fn load_cls(i: u32) -> f32 {
+    return cls_weights[i];
+}

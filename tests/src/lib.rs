@@ -1,0 +1,84 @@
+//! Shared helpers for PatchRT's integration tests: named tolerances, a
+//! comparison that explains its failures, the GPU-or-fail helper, and cached
+//! synthetic models.
+
+use std::sync::OnceLock;
+
+use patchrt::model::synthetic::{self, SyntheticSpec};
+use patchrt::model::Backbone;
+
+/// Named tolerances; tests never carry bare epsilons.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Tolerance {
+    /// Bitwise equality.
+    Exact,
+    /// One GPU kernel against its CPU reference in f32 (summation order differs).
+    KernelF32,
+    /// Whole-network probabilities in f32 (the bound: 1e-4 absolute).
+    ModelF32,
+    /// Whole-network probabilities with f16 weight storage (1e-2 absolute).
+    F16,
+    /// One kernel with f16-stored weights against the f32 reference.
+    KernelF16,
+}
+
+impl Tolerance {
+    /// `(atol, rtol)`: `|a - b| <= atol + rtol * |b|` passes.
+    pub fn bounds(self) -> (f32, f32) {
+        match self {
+            Tolerance::Exact => (0.0, 0.0),
+            Tolerance::KernelF32 => (1e-5, 1e-4),
+            Tolerance::ModelF32 => (1e-4, 0.0),
+            Tolerance::F16 => (1e-2, 0.0),
+            Tolerance::KernelF16 => (2e-2, 1e-2),
+        }
+    }
+}
+
+/// Largest absolute difference between two equally long slices.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// Asserts `actual` matches `expected` within `tol`; on failure names the first
+/// bad index, both values and the maximum error.
+#[track_caller]
+pub fn assert_close(actual: &[f32], expected: &[f32], tol: Tolerance, what: &str) {
+    assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+    let (atol, rtol) = tol.bounds();
+    let bad = actual
+        .iter()
+        .zip(expected)
+        .position(|(a, e)| !((a - e).abs() <= atol + rtol * e.abs()) || a.is_nan() != e.is_nan());
+    if let Some(i) = bad {
+        panic!(
+            "{what}: index {i}: got {} expected {} (max abs err {:e}, tolerance {tol:?})",
+            actual[i],
+            expected[i],
+            max_abs_diff(actual, expected)
+        );
+    }
+}
+
+/// Synthetic MobileNetV2 1.0 (the embedded default), built once per test binary.
+pub fn default_backbone_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| synthetic::backbone_bytes(&SyntheticSpec::default()))
+}
+
+/// A small synthetic backbone (width 0.35, 10 classes, calibrated at 96) for
+/// tests that need many engines or files quickly.
+pub fn small_backbone_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        synthetic::backbone_bytes(&SyntheticSpec { width: 0.35, classes: 10, calibration_side: 96, ..SyntheticSpec::default() })
+    })
+}
+
+/// Parses a backbone that tests know to be valid.
+pub fn parse_backbone(bytes: &[u8]) -> Backbone {
+    match Backbone::from_bytes(bytes) {
+        Ok(b) => b,
+        Err(e) => panic!("test backbone does not parse: {e}"),
+    }
+}

@@ -1,0 +1,12 @@
+//! PatchRT integration tests: one binary, one module per area.
+
+// File formats: parsing, validation and bad input (CPU only).
+mod model;
+// CPU reference sanity checks (CPU only).
+mod reference;
+// Shader registry and naga validation of every WGSL module (CPU only).
+mod shaders;
+// Each GPU kernel family against the CPU reference.
+mod ops;
+// The whole network, patch swaps and resolution switches on the GPU.
+mod engine;
