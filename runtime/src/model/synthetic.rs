@@ -96,13 +96,17 @@ fn measured_norm(y: &Tensor, gamma: &[f32], beta: &[f32]) -> LayerNorm {
     LayerNorm::Batch { gamma: gamma.to_vec(), beta: beta.to_vec(), mean: mean_f, var }
 }
 
-/// Gamma and beta per layer: linear layers get smaller betas so residual sums stay bounded.
+/// Gamma and beta per layer; linear layers get smaller betas so residual sums stay bounded.
 fn affine(backbone_layers: &[crate::model::ConvLayer], rng: &mut ChaCha8Rng) -> Vec<(Vec<f32>, Vec<f32>)> {
     backbone_layers
         .iter()
         .map(|l| {
             let c = l.out_channels as usize;
-            let gamma = (0..c).map(|_| rng.random_range(0.6..1.4)).collect();
+            // Gammas below 1 keep the random network contractive, as trained
+            // networks are: a rounding difference in one layer then fades
+            // instead of growing through 52 layers, so f32 GPU and CPU agree as
+            // closely as they would on real weights.
+            let gamma = (0..c).map(|_| rng.random_range(0.3..0.8)).collect();
             let beta_bound = if l.relu6 { 0.4 } else { 0.1 };
             (gamma, uniform(rng, c, beta_bound))
         })

@@ -78,7 +78,12 @@ impl Parts {
         let tensors = file
             .raw_sorted()
             .into_iter()
-            .map(|(name, dtype, shape, data)| Part { name, dtype: format!("{dtype:?}"), shape, data: data.to_vec() })
+            .map(|(name, dtype, shape, data)| Part {
+                name,
+                dtype: format!("{dtype:?}"),
+                shape,
+                data: data.to_vec(),
+            })
             .collect();
         Parts { meta, tensors }
     }
@@ -86,7 +91,11 @@ impl Parts {
     /// Writes the container: metadata first, tensors in list order.
     pub fn encode(&self) -> Vec<u8> {
         let mut header = String::from("{\"__metadata__\":{");
-        let pairs: Vec<String> = self.meta.iter().map(|(k, v)| format!("{}:{}", json_string(k), json_string(v))).collect();
+        let pairs: Vec<String> = self
+            .meta
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_string(k), json_string(v)))
+            .collect();
         header.push_str(&pairs.join(","));
         header.push('}');
         let mut offset = 0;
@@ -117,7 +126,10 @@ impl Parts {
 
     /// A metadata value.
     pub fn get_meta(&self, key: &str) -> Option<&str> {
-        self.meta.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.meta
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets (or adds) a metadata value.

@@ -1,0 +1,145 @@
+//! `depthwise.wgsl` against `reference::depthwise` + folded BN + ReLU6.
+
+use std::sync::Arc;
+
+use patchrt::gpu::transfer::f32_bytes;
+use patchrt::model::{LayerKind, Padding};
+use patchrt::ops::depthwise::{DepthwiseShape, dispatch};
+use patchrt::ops::standalone::KernelInputs;
+use patchrt::reference::depthwise::depthwise;
+use patchrt::{GpuContext, WeightPrecision};
+
+use super::{
+    FoldedBn, Rng, SCALE_OFFSET, SEED, TAIL, WEIGHT_OFFSET, activations, check_output, distinct,
+    embed, f16_or_skip, gpu, mobilenet_v2_layers, run, weights,
+};
+
+fn shape(h: u32, w: u32, c: u32, kernel: u32, stride: u32, padding: Padding) -> DepthwiseShape {
+    DepthwiseShape {
+        h,
+        w,
+        c,
+        kernel,
+        stride,
+        padding,
+    }
+}
+
+/// Runs one case on the GPU and compares it with the reference.
+fn check(ctx: &Arc<GpuContext>, s: DepthwiseShape, precision: WeightPrecision, name: &str) {
+    let (h, w, c, k, stride) = (
+        s.h as usize,
+        s.w as usize,
+        s.c as usize,
+        s.kernel as usize,
+        s.stride as usize,
+    );
+    let mut rng = Rng::new(SEED, name);
+    let x = activations(&mut rng, h, w, c);
+    let kernels = weights(&mut rng, k * k * c, k * k);
+    let bn = FoldedBn::random(&mut rng, c);
+    let d = dispatch(s, WEIGHT_OFFSET, SCALE_OFFSET);
+    let output_len = (d.params.out_h * d.params.out_w * s.c) as usize;
+    let dw = embed(&kernels, WEIGHT_OFFSET as usize, TAIL);
+    let scale_bias = bn.buffer();
+    let inputs = KernelInputs {
+        input: f32_bytes(&x.data),
+        depthwise: &dw,
+        scale_bias: &scale_bias,
+        output_len,
+        ..KernelInputs::default()
+    };
+    let got = run(ctx, precision, d, &inputs, name);
+    let reference = |kernels: &[f32]| {
+        let mut y = depthwise(&x, kernels, k, stride, s.padding);
+        bn.apply(&mut y, true);
+        y.data
+    };
+    check_output(&got, precision, &kernels, reference, name);
+}
+
+/// Defines one `#[test]` per named case.
+macro_rules! cases {
+    ($($name:ident: $shape:expr, $precision:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            let Some(ctx) = gpu() else { return };
+            if WeightPrecision::$precision == WeightPrecision::F16 && !f16_or_skip(&ctx, stringify!($name)) {
+                return;
+            }
+            check(&ctx, $shape, WeightPrecision::$precision, stringify!($name));
+        }
+    )*};
+}
+
+use Padding::{SameUpper, Symmetric};
+
+cases! {
+    depthwise_c13_7x7_s1: shape(7, 7, 13, 3, 1, Symmetric), F32;
+    depthwise_c24_15x9_s1: shape(15, 9, 24, 3, 1, Symmetric), F32;
+    depthwise_c16_odd_hw_15x9_s2_symmetric: shape(15, 9, 16, 3, 2, Symmetric), F32;
+    depthwise_c16_odd_hw_15x9_s2_same_upper: shape(15, 9, 16, 3, 2, SameUpper), F32;
+    depthwise_c24_even_hw_14x14_s2_symmetric: shape(14, 14, 24, 3, 2, Symmetric), F32;
+    depthwise_c24_even_hw_14x14_s2_same_upper: shape(14, 14, 24, 3, 2, SameUpper), F32;
+    depthwise_c3_1x1_s1: shape(1, 1, 3, 3, 1, Symmetric), F32;
+    depthwise_c1_1x1_s2_same_upper: shape(1, 1, 1, 3, 2, SameUpper), F32;
+    depthwise_c5_2x2_s2_symmetric: shape(2, 2, 5, 3, 2, Symmetric), F32;
+    depthwise_c5_2x2_s2_same_upper: shape(2, 2, 5, 3, 2, SameUpper), F32;
+    depthwise_c1_3x3_s1: shape(3, 3, 1, 3, 1, Symmetric), F32;
+    depthwise_c13_3x3_s2_same_upper: shape(3, 3, 13, 3, 2, SameUpper), F32;
+    depthwise_k5_c13_15x9_s1: shape(15, 9, 13, 5, 1, Symmetric), F32;
+    depthwise_k5_c24_15x9_s2_symmetric: shape(15, 9, 24, 5, 2, Symmetric), F32;
+    depthwise_k5_c24_15x9_s2_same_upper: shape(15, 9, 24, 5, 2, SameUpper), F32;
+    depthwise_k5_c16_14x14_s2_same_upper: shape(14, 14, 16, 5, 2, SameUpper), F32;
+    depthwise_k5_c3_2x2_s1: shape(2, 2, 3, 5, 1, Symmetric), F32;
+    depthwise_multi_workgroup_112x112x32_s1: shape(112, 112, 32, 3, 1, Symmetric), F32;
+    depthwise_s2_odd_hw_multi_workgroup_113x111x13: shape(113, 111, 13, 3, 2, SameUpper), F32;
+    depthwise_f16_c13_15x9_s2: shape(15, 9, 13, 3, 2, Symmetric), F16;
+    depthwise_f16_k5_c24_14x14_s1: shape(14, 14, 24, 5, 1, SameUpper), F16;
+    depthwise_f16_mobilenet_v2_28x28x192_s2: shape(28, 28, 192, 3, 2, Symmetric), F16;
+}
+
+/// Every distinct depthwise shape of MobileNetV2 (all four widths) at
+/// `resolution`.
+fn mobilenet_v2_sweep(resolution: u32, padding: Padding) {
+    let Some(ctx) = gpu() else { return };
+    let layers = mobilenet_v2_layers(resolution, padding);
+    let shapes = distinct(&layers, &[LayerKind::Depthwise], |l| {
+        (l.side, l.layer.out_channels, l.layer.kernel, l.layer.stride)
+    });
+    assert!(
+        !shapes.is_empty(),
+        "no MobileNetV2 layers of this family at {resolution}"
+    );
+    for (side, c, k, stride) in shapes {
+        let name = format!(
+            "depthwise_mobilenet_v2_{resolution}_{padding:?}_{side}x{side}x{c}_k{k}_s{stride}"
+        );
+        check(
+            &ctx,
+            shape(side, side, c, k, stride, padding),
+            WeightPrecision::F32,
+            &name,
+        );
+    }
+}
+
+#[test]
+fn depthwise_mobilenet_v2_96_symmetric() {
+    mobilenet_v2_sweep(96, Symmetric);
+}
+
+#[test]
+fn depthwise_mobilenet_v2_96_same_upper() {
+    mobilenet_v2_sweep(96, SameUpper);
+}
+
+#[test]
+fn depthwise_mobilenet_v2_224_symmetric() {
+    mobilenet_v2_sweep(224, Symmetric);
+}
+
+#[test]
+fn depthwise_mobilenet_v2_224_same_upper() {
+    mobilenet_v2_sweep(224, SameUpper);
+}

@@ -1,0 +1,140 @@
+//! `pointwise.wgsl` against `reference::pointwise` + folded BN + optional
+//! ReLU6 + optional `residual_add`.
+
+use std::sync::Arc;
+
+use patchrt::gpu::transfer::f32_bytes;
+use patchrt::model::{LayerKind, Padding};
+use patchrt::ops::pointwise::{PointwiseShape, dispatch};
+use patchrt::ops::standalone::KernelInputs;
+use patchrt::reference::pointwise::{pointwise, residual_add};
+use patchrt::{GpuContext, WeightPrecision};
+
+use super::{
+    FoldedBn, Rng, SCALE_OFFSET, SEED, TAIL, WEIGHT_OFFSET, activations, check_output, distinct,
+    embed, f16_or_skip, gpu, mobilenet_v2_layers, run, weights,
+};
+
+fn shape(h: u32, w: u32, cin: u32, cout: u32, relu6: bool, residual: bool) -> PointwiseShape {
+    PointwiseShape {
+        h,
+        w,
+        cin,
+        cout,
+        relu6,
+        residual,
+    }
+}
+
+/// Runs one case on the GPU and compares it with the reference.
+fn check(ctx: &Arc<GpuContext>, s: PointwiseShape, precision: WeightPrecision, name: &str) {
+    let (h, w, cin, cout) = (s.h as usize, s.w as usize, s.cin as usize, s.cout as usize);
+    let mut rng = Rng::new(SEED, name);
+    let x = activations(&mut rng, h, w, cin);
+    let skip = activations(&mut rng, h, w, cout);
+    let kernel = weights(&mut rng, cin * cout, cin);
+    let bn = FoldedBn::random(&mut rng, cout);
+    let d = dispatch(s, WEIGHT_OFFSET, SCALE_OFFSET);
+    let dense = embed(&kernel, WEIGHT_OFFSET as usize, TAIL);
+    let scale_bias = bn.buffer();
+    let residual: &[f32] = if s.residual { &skip.data } else { &[] };
+    let inputs = KernelInputs {
+        input: f32_bytes(&x.data),
+        residual,
+        weights: &dense,
+        scale_bias: &scale_bias,
+        output_len: h * w * cout,
+        ..KernelInputs::default()
+    };
+    let got = run(ctx, precision, d, &inputs, name);
+    let reference = |kernel: &[f32]| {
+        let mut y = pointwise(&x, kernel, cout);
+        bn.apply(&mut y, s.relu6);
+        if s.residual {
+            residual_add(&mut y, &skip);
+        }
+        y.data
+    };
+    check_output(&got, precision, &kernel, reference, name);
+}
+
+/// Defines one `#[test]` per named case.
+macro_rules! cases {
+    ($($name:ident: $shape:expr, $precision:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            let Some(ctx) = gpu() else { return };
+            if WeightPrecision::$precision == WeightPrecision::F16 && !f16_or_skip(&ctx, stringify!($name)) {
+                return;
+            }
+            check(&ctx, $shape, WeightPrecision::$precision, stringify!($name));
+        }
+    )*};
+}
+
+cases! {
+    pointwise_cin13_cout24_7x7_relu6: shape(7, 7, 13, 24, true, false), F32;
+    pointwise_cin24_cout13_15x9_linear: shape(15, 9, 24, 13, false, false), F32;
+    pointwise_cin16_cout16_15x9_residual: shape(15, 9, 16, 16, false, true), F32;
+    pointwise_cin24_cout13_7x7_relu6_residual: shape(7, 7, 24, 13, true, true), F32;
+    pointwise_cin3_cout5_1x1_relu6: shape(1, 1, 3, 5, true, false), F32;
+    pointwise_cin1_cout1_1x1_linear: shape(1, 1, 1, 1, false, false), F32;
+    pointwise_cin5_cout3_2x2_residual: shape(2, 2, 5, 3, false, true), F32;
+    pointwise_cin13_cout1_3x3_relu6: shape(3, 3, 13, 1, true, false), F32;
+    pointwise_cin1_cout13_3x3_linear_residual: shape(3, 3, 1, 13, false, true), F32;
+    pointwise_cin960_cout1280_7x7_relu6: shape(7, 7, 960, 1280, true, false), F32;
+    pointwise_cin1280_cout1280_3x3_linear: shape(3, 3, 1280, 1280, false, false), F32;
+    pointwise_cin1280_cout13_5x3_residual: shape(5, 3, 1280, 13, false, true), F32;
+    pointwise_multi_workgroup_112x112_cin32_cout16: shape(112, 112, 32, 16, false, false), F32;
+    pointwise_multi_workgroup_113x111_cin13_cout13_residual: shape(113, 111, 13, 13, false, true), F32;
+    pointwise_f16_cin13_cout24_15x9_relu6: shape(15, 9, 13, 24, true, false), F16;
+    pointwise_f16_cin24_cout24_7x7_residual: shape(7, 7, 24, 24, false, true), F16;
+    pointwise_f16_cin320_cout1280_3x3_relu6: shape(3, 3, 320, 1280, true, false), F16;
+}
+
+/// Every distinct 1x1 shape of MobileNetV2 (expand, project, head; all four
+/// widths) at `resolution`.
+fn mobilenet_v2_sweep(resolution: u32) {
+    let Some(ctx) = gpu() else { return };
+    // 1x1 layers keep the spatial size, so the padding convention is irrelevant.
+    let layers = mobilenet_v2_layers(resolution, Padding::Symmetric);
+    let kinds = [LayerKind::Expand, LayerKind::Project, LayerKind::Head];
+    let shapes = distinct(&layers, &kinds, |l| {
+        (
+            l.side,
+            l.layer.in_channels,
+            l.layer.out_channels,
+            l.layer.relu6,
+            l.layer.residual,
+        )
+    });
+    assert!(
+        !shapes.is_empty(),
+        "no MobileNetV2 layers of this family at {resolution}"
+    );
+    for (side, cin, cout, relu6, residual) in shapes {
+        let epilogue = match (relu6, residual) {
+            (true, _) => "relu6",
+            (false, true) => "residual",
+            (false, false) => "linear",
+        };
+        let name =
+            format!("pointwise_mobilenet_v2_{resolution}_{side}x{side}_{cin}_to_{cout}_{epilogue}");
+        check(
+            &ctx,
+            shape(side, side, cin, cout, relu6, residual),
+            WeightPrecision::F32,
+            &name,
+        );
+    }
+}
+
+#[test]
+fn pointwise_mobilenet_v2_96() {
+    mobilenet_v2_sweep(96);
+}
+
+#[test]
+fn pointwise_mobilenet_v2_224() {
+    mobilenet_v2_sweep(224);
+}
