@@ -13,11 +13,18 @@ fn texel(x: u32, y: u32) -> vec3<f32> {
 }
 
 // Source sample position along one axis: index pair and blend weight.
+// The position (d + 0.5) * n_in / n_out - 0.5 is the rational
+// ((2d + 1) * n_in - n_out) / (2 * n_out); computing it in integers keeps the
+// index exact and the weight within one rounding (f32 would lose ~3e-5 of a
+// pixel at coordinates in the hundreds). No overflow: n_in <= 8192, n_out <= 1024.
 fn axis(d: u32, n_in: u32, n_out: u32) -> vec3<f32> {
-    let src = max((f32(d) + 0.5) * f32(n_in) / f32(n_out) - 0.5, 0.0);
-    let i0 = min(u32(floor(src)), n_in - 1u);
+    let num = (2u * d + 1u) * n_in;
+    let den = 2u * n_out;
+    let clamped = max(num, n_out) - n_out;
+    let i0 = min(clamped / den, n_in - 1u);
     let i1 = min(i0 + 1u, n_in - 1u);
-    return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
+    let frac = f32(clamped - i0 * den) / f32(den);
+    return vec3<f32>(f32(i0), f32(i1), frac);
 }
 
 @compute @workgroup_size(8, 8, 1)

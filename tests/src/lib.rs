@@ -2,10 +2,11 @@
 //! comparison that explains its failures, the GPU-or-fail helper, and cached
 //! synthetic models.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use patchrt::model::synthetic::{self, SyntheticSpec};
 use patchrt::model::Backbone;
+use patchrt::{AdapterPreference, GpuContext, Patch, Resolution};
 
 /// Named tolerances; tests never carry bare epsilons.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,4 +82,37 @@ pub fn parse_backbone(bytes: &[u8]) -> Backbone {
         Ok(b) => b,
         Err(e) => panic!("test backbone does not parse: {e}"),
     }
+}
+
+/// The shared GPU context for GPU tests, or `None` (with a loud note) when
+/// `PATCHRT_SKIP_GPU=1` and no adapter exists. Without that opt-in a missing
+/// adapter fails the test with the command that installs one.
+pub fn gpu() -> Option<Arc<GpuContext>> {
+    static CTX: OnceLock<Result<Arc<GpuContext>, String>> = OnceLock::new();
+    match CTX.get_or_init(|| GpuContext::new(&AdapterPreference::Auto).map_err(|e| e.to_string())) {
+        Ok(ctx) => Some(ctx.clone()),
+        Err(e) if std::env::var("PATCHRT_SKIP_GPU").as_deref() == Ok("1") => {
+            eprintln!("SKIPPED (PATCHRT_SKIP_GPU=1): no GPU adapter: {e}");
+            None
+        }
+        Err(e) => panic!("GPU tests need a Vulkan adapter: {e}"),
+    }
+}
+
+/// Synthetic task patches (3 tasks x 5 resolutions) for the default backbone.
+pub fn default_patches() -> &'static [Patch] {
+    static PATCHES: OnceLock<Vec<Patch>> = OnceLock::new();
+    PATCHES.get_or_init(|| synthetic::task_patches(&parse_backbone(default_backbone_bytes()), &Resolution::STANDARD, 7))
+}
+
+/// Synthetic task patches (3 tasks x 5 resolutions) for the small backbone.
+pub fn small_patches() -> &'static [Patch] {
+    static PATCHES: OnceLock<Vec<Patch>> = OnceLock::new();
+    PATCHES.get_or_init(|| synthetic::task_patches(&parse_backbone(small_backbone_bytes()), &Resolution::STANDARD, 7))
+}
+
+/// The synthetic test frame (640x480 RGBA).
+pub fn frame() -> &'static [u8] {
+    static PIXELS: OnceLock<Vec<u8>> = OnceLock::new();
+    PIXELS.get_or_init(|| synthetic::test_image(640, 480, 11))
 }

@@ -83,17 +83,31 @@ pub fn test_image(width: u32, height: u32, seed: u64) -> Vec<u8> {
 }
 
 /// BatchNorm whose statistics are the mean and variance of `y` per channel.
-fn measured_norm(y: &Tensor, gamma: &[f32], beta: &[f32]) -> LayerNorm {
-    let n = (y.h * y.w) as f64;
-    let mut mean = vec![0.0f64; y.c];
-    let mut sq = vec![0.0f64; y.c];
-    for (i, v) in y.data.iter().enumerate() {
-        mean[i % y.c] += *v as f64;
-        sq[i % y.c] += (*v as f64).powi(2);
+///
+/// A variance measured over one image's few positions (9 at the last layers
+/// of a 96x96 input) can be far smaller than a dataset's; taken as is, it would
+/// scale that channel by 100x and make the network amplify rounding noise as
+/// no trained network does. Each channel's variance is therefore kept at least
+/// a quarter of its layer's mean variance.
+fn measured_norm(ys: &[Tensor], gamma: &[f32], beta: &[f32]) -> LayerNorm {
+    let c = ys.first().map_or(0, |y| y.c);
+    let n = ys.iter().map(|y| y.h * y.w).sum::<usize>() as f64;
+    let mut mean = vec![0.0f64; c];
+    let mut sq = vec![0.0f64; c];
+    for y in ys {
+        for (i, v) in y.data.iter().enumerate() {
+            mean[i % c] += *v as f64;
+            sq[i % c] += (*v as f64).powi(2);
+        }
     }
-    let mean_f: Vec<f32> = mean.iter().map(|m| (m / n) as f32).collect();
-    let var: Vec<f32> = sq.iter().zip(&mean).map(|(s, m)| ((s / n - (m / n).powi(2)).max(1e-3)) as f32).collect();
-    LayerNorm::Batch { gamma: gamma.to_vec(), beta: beta.to_vec(), mean: mean_f, var }
+    let var: Vec<f64> = sq.iter().zip(&mean).map(|(s, m)| s / n - (m / n).powi(2)).collect();
+    let floor = (0.25 * var.iter().sum::<f64>() / c.max(1) as f64).max(1e-3);
+    LayerNorm::Batch {
+        gamma: gamma.to_vec(),
+        beta: beta.to_vec(),
+        mean: mean.iter().map(|m| (m / n) as f32).collect(),
+        var: var.iter().map(|v| v.max(floor) as f32).collect(),
+    }
 }
 
 /// Gamma and beta per layer; linear layers get smaller betas so residual sums stay bounded.
@@ -113,14 +127,23 @@ fn affine(backbone_layers: &[crate::model::ConvLayer], rng: &mut ChaCha8Rng) -> 
         .collect()
 }
 
+/// Frames the BN statistics are measured on: camera-like sizes, resized like
+/// real input, so the statistics match what inference sees.
+const CALIBRATION_FRAMES: [(u32, u32, u64); 4] = [(320, 240, 101), (240, 320, 102), (400, 400, 103), (512, 288, 104)];
+
 /// Measures BN statistics at `side` with the given depthwise kernels and affine params.
 fn calibrate(backbone: &Backbone, dw: Option<&[f32]>, side: u32, affine: &[(Vec<f32>, Vec<f32>)]) -> Vec<LayerNorm> {
-    let pixels = test_image(side, side, 7);
-    let Ok(image) = RgbaImage::new(side, side, &pixels) else { return Vec::new() };
-    let input = reference::preprocess::preprocess(&image, side as usize, &backbone.config.normalization);
+    let inputs = CALIBRATION_FRAMES
+        .iter()
+        .filter_map(|&(w, h, seed)| {
+            let pixels = test_image(w, h, seed);
+            let image = RgbaImage::new(w, h, &pixels).ok()?;
+            Some(reference::preprocess::preprocess(&image, side as usize, &backbone.config.normalization))
+        })
+        .collect();
     let mut norms = Vec::with_capacity(affine.len());
-    reference::network::features(backbone, dw, backbone.config.bn_epsilon, input, |i, y| {
-        let norm = measured_norm(y, &affine[i].0, &affine[i].1);
+    reference::network::features(backbone, dw, backbone.config.bn_epsilon, inputs, |i, ys| {
+        let norm = measured_norm(ys, &affine[i].0, &affine[i].1);
         norms.push(norm.clone());
         norm
     });
@@ -156,7 +179,7 @@ pub fn backbone_bytes(spec: &SyntheticSpec) -> Vec<u8> {
     }
     let f = arch.feature_channels as usize;
     let classifier = Classifier {
-        weight: uniform(&mut rng, spec.classes as usize * f, 4.0 * (3.0 / f as f32).sqrt()),
+        weight: uniform(&mut rng, spec.classes as usize * f, 2.0 * (3.0 / f as f32).sqrt()),
         bias: uniform(&mut rng, spec.classes as usize, 0.1),
         labels: config.labels.clone(),
     };
@@ -189,7 +212,7 @@ pub fn task_patches(backbone: &Backbone, resolutions: &[Resolution], seed: u64) 
             let f = backbone.arch.feature_channels as usize;
             let n = task.classes as usize;
             Classifier {
-                weight: uniform(&mut rng, n * f, 4.0 * (3.0 / f as f32).sqrt()),
+                weight: uniform(&mut rng, n * f, 2.0 * (3.0 / f as f32).sqrt()),
                 bias: uniform(&mut rng, n, 0.1),
                 labels: (0..n).map(|i| format!("{}_{i}", task.name)).collect(),
             }

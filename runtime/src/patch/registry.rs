@@ -30,6 +30,7 @@ struct Entry<T> {
     info: PatchInfo,
     value: T,
     last_used: u64,
+    loaded: u64,
     pinned: bool,
 }
 
@@ -90,7 +91,7 @@ impl<T> PatchRegistry<T> {
         }
         self.clock += 1;
         let id = info.id.clone();
-        self.entries.insert(id, Entry { info, value, last_used: self.clock, pinned });
+        self.entries.insert(id, Entry { info, value, last_used: self.clock, loaded: self.clock, pinned });
         Ok(evicted)
     }
 
@@ -124,13 +125,17 @@ impl<T> PatchRegistry<T> {
     }
 
     /// The patch serving `task` at `resolution`: the task's patch made for that
-    /// resolution, else its resolution-independent patch.
+    /// resolution, else its resolution-independent patch. Among several
+    /// candidates a loaded patch beats the backbone's own (pinned) one, and the
+    /// most recently loaded wins, so an update shadows what it replaces.
     pub fn find_for_task(&self, task: &str, resolution: u32) -> Option<&str> {
-        let of_task = || self.entries.values().filter(move |e| e.info.task == task);
-        of_task()
-            .find(|e| e.info.resolution == Some(resolution))
-            .or_else(|| of_task().find(|e| e.info.resolution.is_none()))
-            .map(|e| e.info.id.as_str())
+        let best = |want: Option<u32>| {
+            self.entries
+                .values()
+                .filter(|e| e.info.task == task && e.info.resolution == want)
+                .max_by_key(|e| (!e.pinned, e.loaded))
+        };
+        best(Some(resolution)).or_else(|| best(None)).map(|e| e.info.id.as_str())
     }
 
     /// Infos of all resident patches, sorted by id.
@@ -193,6 +198,10 @@ mod tests {
         assert_eq!(r.find_for_task("x", 160), Some("x@160"));
         assert_eq!(r.find_for_task("x", 224), Some("x-any"));
         assert_eq!(r.find_for_task("y", 224), None);
+        r.insert(info("x-any-2", "x", None, 1), (), false, "").ok();
+        assert_eq!(r.find_for_task("x", 224), Some("x-any-2"), "the newer load wins");
+        r.insert(info("x-pinned", "x", None, 1), (), true, "").ok();
+        assert_eq!(r.find_for_task("x", 224), Some("x-any-2"), "loaded patches beat the backbone's own");
         assert!(matches!(r.remove("nope"), Err(Error::UnknownPatch { .. })));
     }
 }
