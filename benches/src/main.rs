@@ -11,9 +11,11 @@ mod stats;
 
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
-use patchrt::{AdapterPreference, Engine, EngineOptions, Patch, Resolution, RgbaImage, WeightPrecision};
+use patchrt::{
+    AdapterPreference, Engine, EngineOptions, Patch, Resolution, RgbaImage, WeightPrecision,
+};
 
 /// Measure PatchRT: latency per resolution, patch swap cost, memory.
 #[derive(Parser, Debug)]
@@ -67,11 +69,20 @@ fn main() -> Result<()> {
     let source = match &args.backbone {
         Some(b) => source::ModelSource::from_files(b, &args.patches)?,
         None if args.patches.is_empty() => source::ModelSource::synthetic(&resolutions)?,
-        None => bail!("--patch needs --backbone: synthetic patches fit only the synthetic backbone"),
+        None => {
+            bail!("--patch needs --backbone: synthetic patches fit only the synthetic backbone")
+        }
     };
     let options = EngineOptions {
-        adapter: args.adapter.clone().map_or(AdapterPreference::Auto, AdapterPreference::Named),
-        precision: if args.f16 { WeightPrecision::F16 } else { WeightPrecision::F32 },
+        adapter: args
+            .adapter
+            .clone()
+            .map_or(AdapterPreference::Auto, AdapterPreference::Named),
+        precision: if args.f16 {
+            WeightPrecision::F16
+        } else {
+            WeightPrecision::F32
+        },
         resolutions: resolutions.clone(),
         ..EngineOptions::default()
     };
@@ -79,7 +90,10 @@ fn main() -> Result<()> {
     let engine = Engine::new(source.backbone.clone(), options).context("creating the engine")?;
     let init_ms = started.elapsed().as_secs_f64() * 1e3;
     let adapter = engine.adapter().clone();
-    eprintln!("adapter: {} ({}, {}; {})", adapter.name, adapter.backend, adapter.device_type, adapter.driver);
+    eprintln!(
+        "adapter: {} ({}, {}; {})",
+        adapter.name, adapter.backend, adapter.device_type, adapter.driver
+    );
 
     let mut parsed = Vec::new();
     for bytes in &source.patches {
@@ -87,7 +101,9 @@ fn main() -> Result<()> {
         engine.load_parsed_patch(&patch)?;
         parsed.push(patch);
     }
-    let task = parsed.first().map_or_else(|| engine.backbone().config.task.clone(), |p| p.task.clone());
+    let task = parsed
+        .first()
+        .map_or_else(|| engine.backbone().config.task.clone(), |p| p.task.clone());
     let pixels = measure::frame_pixels();
     let image = RgbaImage::new(measure::FRAME.0, measure::FRAME.1, &pixels)?;
 
@@ -97,14 +113,26 @@ fn main() -> Result<()> {
 
     let mut results = Vec::new();
     for &res in engine.options().resolutions.clone().iter() {
-        let r = measure::resolution(&engine, &parsed, &image, res, &task, args.warmup, args.iters, !args.no_cpu_check)?;
+        let sampling = measure::Sampling {
+            warmup: args.warmup,
+            iters: args.iters,
+            cpu_check: !args.no_cpu_check,
+        };
+        let r = measure::resolution(&engine, &parsed, &image, res, &task, sampling)?;
         eprintln!("  {res}: p50 {:.2} ms", r.latency_ms.p50);
         results.push(r);
         std::thread::sleep(Duration::from_millis(args.cooldown));
     }
     let cold_patch = source.patches.first().cloned();
     let swaps = match &cold_patch {
-        Some(bytes) => Some(measure::swaps(&engine, &source.backbone_bytes, bytes, &image, args.swap_iters, args.reloads)?),
+        Some(bytes) => Some(measure::swaps(
+            &engine,
+            &source.backbone_bytes,
+            bytes,
+            &image,
+            args.swap_iters,
+            args.reloads,
+        )?),
         None => None,
     };
     let report = report::Report {
@@ -120,7 +148,8 @@ fn main() -> Result<()> {
     };
     print!("{}", report.table());
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report.json())?).with_context(|| format!("writing {path}"))?;
+        std::fs::write(path, serde_json::to_string_pretty(&report.json())?)
+            .with_context(|| format!("writing {path}"))?;
         eprintln!("wrote {path}");
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use patchrt::model::synthetic;
-use patchrt::{reference, Backbone, Engine, EngineOptions, Patch, Resolution, RgbaImage};
+use patchrt::{Backbone, Engine, EngineOptions, Patch, Resolution, RgbaImage, reference};
 
 use crate::stats::Percentiles;
 
@@ -33,6 +33,17 @@ pub struct ResolutionResult {
     pub top1: (String, f32),
 }
 
+/// How many inferences to run and whether to check against the CPU.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    /// Untimed inferences first.
+    pub warmup: usize,
+    /// Timed inferences.
+    pub iters: usize,
+    /// Compare the last result with the CPU reference.
+    pub cpu_check: bool,
+}
+
 /// Times `classify` at one resolution with the patch the first task uses there.
 pub fn resolution(
     engine: &Engine,
@@ -40,11 +51,16 @@ pub fn resolution(
     image: &RgbaImage<'_>,
     res: Resolution,
     task: &str,
-    warmup: usize,
-    iters: usize,
-    cpu_check: bool,
+    sampling: Sampling,
 ) -> Result<ResolutionResult> {
-    let patch_id = engine.patch_for_task(task, res).unwrap_or_else(|_| engine.active_patch());
+    let Sampling {
+        warmup,
+        iters,
+        cpu_check,
+    } = sampling;
+    let patch_id = engine
+        .patch_for_task(task, res)
+        .unwrap_or_else(|_| engine.active_patch());
     engine.activate(&patch_id)?;
     for _ in 0..warmup {
         engine.classify(image, res)?;
@@ -67,9 +83,18 @@ pub fn resolution(
             .cloned()
             .unwrap_or_else(|| Patch::default_of(engine.backbone()));
         let cpu = reference::forward(engine.backbone(), &patch, image, res.side());
-        last.probabilities.iter().zip(&cpu).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max)
+        last.probabilities
+            .iter()
+            .zip(&cpu)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
     });
-    let top = last.top_k(1).into_iter().next().map(|p| (p.label, p.probability)).unwrap_or_default();
+    let top = last
+        .top_k(1)
+        .into_iter()
+        .next()
+        .map(|p| (p.label, p.probability))
+        .unwrap_or_default();
     Ok(ResolutionResult {
         size: res.side(),
         patch_id,
@@ -128,11 +153,15 @@ pub fn swaps(
     for _ in 0..reloads {
         let t = Instant::now();
         let bb = Backbone::from_bytes(backbone_bytes)?;
-        let fresh = Engine::with_context(engine.context().clone(), bb, EngineOptions {
-            resolutions: engine.options().resolutions.clone(),
-            precision: engine.options().precision,
-            ..EngineOptions::default()
-        })?;
+        let fresh = Engine::with_context(
+            engine.context().clone(),
+            bb,
+            EngineOptions {
+                resolutions: engine.options().resolutions.clone(),
+                precision: engine.options().precision,
+                ..EngineOptions::default()
+            },
+        )?;
         fresh.classify(image, engine.options().resolutions[0])?;
         reload.push(t.elapsed().as_secs_f64() * 1e3);
         drop(fresh);

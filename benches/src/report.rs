@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use patchrt::{AdapterReport, Engine, Patch, WeightPrecision};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::measure::{ResolutionResult, SwapResult};
 use crate::source::ModelSource;
@@ -34,9 +34,18 @@ pub struct Report<'a> {
 impl Report<'_> {
     fn one_patch_bytes(&self) -> (u64, usize) {
         let infos = self.engine.patches();
-        let sb = infos.iter().find(|p| p.id != "default" && !p.kind.depthwise && !p.kind.classifier);
-        let file = self.parsed.iter().zip(&self.source.patches).find(|(p, _)| Some(&p.id) == sb.map(|s| &s.id));
-        (sb.map_or(0, |p| p.gpu_bytes), file.map_or(0, |(_, b)| b.len()))
+        let sb = infos
+            .iter()
+            .find(|p| p.id != "default" && !p.kind.depthwise && !p.kind.classifier);
+        let file = self
+            .parsed
+            .iter()
+            .zip(&self.source.patches)
+            .find(|(p, _)| Some(&p.id) == sb.map(|s| &s.id));
+        (
+            sb.map_or(0, |p| p.gpu_bytes),
+            file.map_or(0, |(_, b)| b.len()),
+        )
     }
 
     /// Human-readable table.
@@ -51,7 +60,11 @@ impl Report<'_> {
             self.adapter.backend,
             self.adapter.device_type,
             self.precision,
-            if self.source.synthetic { ", SYNTHETIC weights" } else { "" }
+            if self.source.synthetic {
+                ", SYNTHETIC weights"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             s,
@@ -61,19 +74,45 @@ impl Report<'_> {
             arch.scale_bias_params(),
             100.0 * arch.scale_bias_params() as f64 / arch.parameter_count() as f64
         );
-        let _ = writeln!(s, "engine init {:.1} ms, first inference {:.1} ms\n", self.init_ms, self.first_ms);
-        let _ = writeln!(s, "{:>5} {:>18} {:>9} {:>9} {:>9} {:>9} {:>12}  top-1", "res", "patch", "p50 ms", "p90 ms", "p99 ms", "gpu p50", "err vs cpu");
+        let _ = writeln!(
+            s,
+            "engine init {:.1} ms, first inference {:.1} ms\n",
+            self.init_ms, self.first_ms
+        );
+        let _ = writeln!(
+            s,
+            "{:>5} {:>18} {:>9} {:>9} {:>9} {:>9} {:>12}  top-1",
+            "res", "patch", "p50 ms", "p90 ms", "p99 ms", "gpu p50", "err vs cpu"
+        );
         for r in self.results {
-            let gpu = r.gpu_ms.map_or("-".to_string(), |g| format!("{:.2}", g.p50));
-            let err = r.max_abs_err_vs_cpu.map_or("-".to_string(), |e| format!("{e:.2e}"));
+            let gpu = r
+                .gpu_ms
+                .map_or("-".to_string(), |g| format!("{:.2}", g.p50));
+            let err = r
+                .max_abs_err_vs_cpu
+                .map_or("-".to_string(), |e| format!("{e:.2e}"));
             let _ = writeln!(
                 s,
                 "{:>5} {:>18} {:>9.2} {:>9.2} {:>9.2} {:>9} {:>12}  {} ({:.3})",
-                r.size, r.patch_id, r.latency_ms.p50, r.latency_ms.p90, r.latency_ms.p99, gpu, err, r.top1.0, r.top1.1
+                r.size,
+                r.patch_id,
+                r.latency_ms.p50,
+                r.latency_ms.p90,
+                r.latency_ms.p99,
+                gpu,
+                err,
+                r.top1.0,
+                r.top1.1
             );
         }
         if let (Some(first), Some(last)) = (self.results.first(), self.results.last()) {
-            let _ = writeln!(s, "latency ratio {}/{}: {:.2}x", first.size, last.size, first.latency_ms.p50 / last.latency_ms.p50);
+            let _ = writeln!(
+                s,
+                "latency ratio {}/{}: {:.2}x",
+                first.size,
+                last.size,
+                first.latency_ms.p50 / last.latency_ms.p50
+            );
         }
         if let Some(sw) = self.swaps {
             let _ = writeln!(

@@ -3,8 +3,8 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use patchrt::model::synthetic::{self, SyntheticSpec};
 use patchrt::model::StoreAs;
+use patchrt::model::synthetic::{self, SyntheticSpec};
 use patchrt::{Backbone, Resolution};
 
 /// A backbone and patch files, as bytes.
@@ -22,13 +22,20 @@ pub struct ModelSource {
 impl ModelSource {
     /// Reads the given files.
     pub fn from_files(backbone: &str, patches: &[String]) -> Result<ModelSource> {
-        let backbone_bytes = std::fs::read(backbone).with_context(|| format!("reading {backbone}"))?;
-        let parsed = Backbone::from_bytes(&backbone_bytes).with_context(|| format!("loading {backbone}"))?;
+        let backbone_bytes =
+            std::fs::read(backbone).with_context(|| format!("reading {backbone}"))?;
+        let parsed =
+            Backbone::from_bytes(&backbone_bytes).with_context(|| format!("loading {backbone}"))?;
         let patches = patches
             .iter()
             .map(|p| std::fs::read(p).with_context(|| format!("reading {p}")))
             .collect::<Result<Vec<_>>>()?;
-        Ok(ModelSource { backbone_bytes, backbone: parsed, patches, synthetic: false })
+        Ok(ModelSource {
+            backbone_bytes,
+            backbone: parsed,
+            patches,
+            synthetic: false,
+        })
     }
 
     /// Builds the embedded default: synthetic MobileNetV2 1.0 with 1000
@@ -36,7 +43,8 @@ impl ModelSource {
     pub fn synthetic(resolutions: &[Resolution]) -> Result<ModelSource> {
         let started = Instant::now();
         let backbone_bytes = synthetic::backbone_bytes(&SyntheticSpec::default());
-        let backbone = Backbone::from_bytes(&backbone_bytes).context("synthetic backbone does not parse")?;
+        let backbone =
+            Backbone::from_bytes(&backbone_bytes).context("synthetic backbone does not parse")?;
         let patches = synthetic::task_patches(&backbone, resolutions, 7)
             .iter()
             .map(|p| p.to_bytes(&backbone, StoreAs::F32))
@@ -46,6 +54,11 @@ impl ModelSource {
              outputs are not meaningful predictions. Built in {:.1} s.",
             started.elapsed().as_secs_f64()
         );
-        Ok(ModelSource { backbone_bytes, backbone, patches, synthetic: true })
+        Ok(ModelSource {
+            backbone_bytes,
+            backbone,
+            patches,
+            synthetic: true,
+        })
     }
 }

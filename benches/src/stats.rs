@@ -1,6 +1,6 @@
 //! Percentiles of timing samples.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// p50, p90 and p99 of a set of samples (nearest rank).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,7 +22,11 @@ impl Percentiles {
         let mut s = samples.to_vec();
         s.sort_by(f64::total_cmp);
         let rank = |p: f64| s[((p * s.len() as f64).ceil() as usize).clamp(1, s.len()) - 1];
-        Some(Percentiles { p50: rank(0.5), p90: rank(0.9), p99: rank(0.99) })
+        Some(Percentiles {
+            p50: rank(0.5),
+            p90: rank(0.9),
+            p99: rank(0.99),
+        })
     }
 
     /// `{"p50", "p90", "p99"}`.

@@ -148,7 +148,9 @@ pub enum Error {
         index: usize,
     },
     /// A patch names a different backbone than the one loaded.
-    #[error("patch {patch_id:?} was made for backbone {patch_backbone}, but the loaded backbone is {loaded_backbone}")]
+    #[error(
+        "patch {patch_id:?} was made for backbone {patch_backbone}, but the loaded backbone is {loaded_backbone}"
+    )]
     PatchBackboneMismatch {
         /// Patch id.
         patch_id: String,
@@ -178,7 +180,9 @@ pub enum Error {
         reason: &'static str,
     },
     /// No resident patch serves this task at this resolution.
-    #[error("task {task:?} has no patch for resolution {resolution} nor a resolution-independent one")]
+    #[error(
+        "task {task:?} has no patch for resolution {resolution} nor a resolution-independent one"
+    )]
     NoPatchForTask {
         /// Task name.
         task: String,
@@ -204,7 +208,9 @@ pub enum Error {
         reason: String,
     },
     /// A patch does not fit the patch byte budget even after evicting every unpinned patch.
-    #[error("patch {id:?} needs {needed} bytes of GPU memory, over the patch budget of {budget} bytes")]
+    #[error(
+        "patch {id:?} needs {needed} bytes of GPU memory, over the patch budget of {budget} bytes"
+    )]
     PatchBudgetExceeded {
         /// Patch id.
         id: String,

@@ -30,9 +30,9 @@ pub mod reference;
 pub mod shaders;
 
 pub use engine::{Classification, Engine, EngineOptions, MemoryReport, Prediction};
-pub use gpu::{AdapterPreference, AdapterReport, GpuContext};
-pub use shaders::WeightPrecision;
 pub use error::{Error, FileKind, Result};
+pub use gpu::{AdapterPreference, AdapterReport, GpuContext};
 pub use image::{Resolution, RgbaImage};
 pub use model::{Backbone, BackboneId};
 pub use patch::Patch;
+pub use shaders::WeightPrecision;

@@ -17,7 +17,10 @@ pub struct ShaderFile {
 
 macro_rules! shader {
     ($name:literal) => {
-        ShaderFile { name: $name, source: include_str!(concat!("../../shaders/", $name, ".wgsl")) }
+        ShaderFile {
+            name: $name,
+            source: include_str!(concat!("../../shaders/", $name, ".wgsl")),
+        }
     };
 }
 
@@ -39,7 +42,16 @@ pub const DEPTHWISE: ShaderFile = shader!("depthwise");
 pub const POOL_HEAD: ShaderFile = shader!("pool_head");
 
 /// Every file in `shaders/`; a test checks this against the directory.
-pub const ALL: [ShaderFile; 8] = [WEIGHTS_F32, WEIGHTS_F16, COMMON, PREPROCESS, STEM_CONV, POINTWISE, DEPTHWISE, POOL_HEAD];
+pub const ALL: [ShaderFile; 8] = [
+    WEIGHTS_F32,
+    WEIGHTS_F16,
+    COMMON,
+    PREPROCESS,
+    STEM_CONV,
+    POINTWISE,
+    DEPTHWISE,
+    POOL_HEAD,
+];
 
 /// Kernel family files (those with entry points).
 pub const FAMILIES: [ShaderFile; 5] = [PREPROCESS, STEM_CONV, POINTWISE, DEPTHWISE, POOL_HEAD];

@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use patchrt::model::synthetic::{self, SyntheticSpec};
 use patchrt::model::Backbone;
+use patchrt::model::synthetic::{self, SyntheticSpec};
 use patchrt::{AdapterPreference, GpuContext, Patch, Resolution};
 
 /// Named tolerances; tests never carry bare epsilons.
@@ -38,7 +38,10 @@ impl Tolerance {
 
 /// Largest absolute difference between two equally long slices.
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Asserts `actual` matches `expected` within `tol`; on failure names the first
@@ -47,10 +50,14 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 pub fn assert_close(actual: &[f32], expected: &[f32], tol: Tolerance, what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
     let (atol, rtol) = tol.bounds();
-    let bad = actual
-        .iter()
-        .zip(expected)
-        .position(|(a, e)| !((a - e).abs() <= atol + rtol * e.abs()) || a.is_nan() != e.is_nan());
+    let ok = |a: f32, e: f32| {
+        if a.is_nan() || e.is_nan() {
+            a.is_nan() && e.is_nan()
+        } else {
+            a == e || (a - e).abs() <= atol + rtol * e.abs()
+        }
+    };
+    let bad = actual.iter().zip(expected).position(|(a, e)| !ok(*a, *e));
     if let Some(i) = bad {
         panic!(
             "{what}: index {i}: got {} expected {} (max abs err {:e}, tolerance {tol:?})",
@@ -72,7 +79,12 @@ pub fn default_backbone_bytes() -> &'static [u8] {
 pub fn small_backbone_bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
-        synthetic::backbone_bytes(&SyntheticSpec { width: 0.35, classes: 10, calibration_side: 96, ..SyntheticSpec::default() })
+        synthetic::backbone_bytes(&SyntheticSpec {
+            width: 0.35,
+            classes: 10,
+            calibration_side: 96,
+            ..SyntheticSpec::default()
+        })
     })
 }
 
@@ -102,13 +114,25 @@ pub fn gpu() -> Option<Arc<GpuContext>> {
 /// Synthetic task patches (3 tasks x 5 resolutions) for the default backbone.
 pub fn default_patches() -> &'static [Patch] {
     static PATCHES: OnceLock<Vec<Patch>> = OnceLock::new();
-    PATCHES.get_or_init(|| synthetic::task_patches(&parse_backbone(default_backbone_bytes()), &Resolution::STANDARD, 7))
+    PATCHES.get_or_init(|| {
+        synthetic::task_patches(
+            &parse_backbone(default_backbone_bytes()),
+            &Resolution::STANDARD,
+            7,
+        )
+    })
 }
 
 /// Synthetic task patches (3 tasks x 5 resolutions) for the small backbone.
 pub fn small_patches() -> &'static [Patch] {
     static PATCHES: OnceLock<Vec<Patch>> = OnceLock::new();
-    PATCHES.get_or_init(|| synthetic::task_patches(&parse_backbone(small_backbone_bytes()), &Resolution::STANDARD, 7))
+    PATCHES.get_or_init(|| {
+        synthetic::task_patches(
+            &parse_backbone(small_backbone_bytes()),
+            &Resolution::STANDARD,
+            7,
+        )
+    })
 }
 
 /// The synthetic test frame (640x480 RGBA).

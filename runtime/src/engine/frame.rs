@@ -3,9 +3,9 @@
 //! staging buffer and timestamp queries. Allocated once (sized for the largest
 //! resolution) and grown only when a larger frame or class count arrives.
 
-use crate::engine::plan::{Plan, Slot, PREPROCESS_STEP};
-use crate::gpu::transfer;
+use crate::engine::plan::{PREPROCESS_STEP, Plan, Slot};
 use crate::gpu::GpuContext;
+use crate::gpu::transfer;
 use crate::ops::{LayerParams, PARAMS_STRIDE};
 
 /// Bytes reserved after the probabilities in the staging buffer for timestamps.
@@ -39,7 +39,8 @@ impl FrameResources {
         for (r, dispatches) in plan.dispatches.iter().enumerate() {
             for (s, d) in dispatches.iter().enumerate() {
                 let at = record_offset(steps, r, s) as usize;
-                records[at..at + std::mem::size_of::<LayerParams>()].copy_from_slice(bytemuck::bytes_of(&d.params));
+                records[at..at + std::mem::size_of::<LayerParams>()]
+                    .copy_from_slice(bytemuck::bytes_of(&d.params));
             }
         }
         let params = transfer::upload(ctx, "frame/params", &records, wgpu::BufferUsages::UNIFORM);
@@ -65,7 +66,12 @@ impl FrameResources {
         let mut frame = FrameResources {
             params,
             activations,
-            image: transfer::empty(ctx, "frame/image", 224 * 224 * 4, storage | wgpu::BufferUsages::COPY_DST),
+            image: transfer::empty(
+                ctx,
+                "frame/image",
+                224 * 224 * 4,
+                storage | wgpu::BufferUsages::COPY_DST,
+            ),
             logits: transfer::empty(ctx, "frame/logits", 4, storage),
             probabilities: transfer::empty(ctx, "frame/probabilities", 4, storage),
             staging: transfer::staging(ctx, "frame/staging", 4),
@@ -120,9 +126,18 @@ impl FrameResources {
                                 size,
                             }),
                         },
-                        wgpu::BindGroupEntry { binding: 1, resource: self.buffer(io.input).as_entire_binding() },
-                        wgpu::BindGroupEntry { binding: 4, resource: self.buffer(io.output).as_entire_binding() },
-                        wgpu::BindGroupEntry { binding: 5, resource: self.buffer(io.residual).as_entire_binding() },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: self.buffer(io.input).as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 4,
+                            resource: self.buffer(io.output).as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 5,
+                            resource: self.buffer(io.residual).as_entire_binding(),
+                        },
                     ],
                 })
             })
@@ -138,9 +153,18 @@ impl FrameResources {
         let bytes = cap as u64 * 4;
         let storage = wgpu::BufferUsages::STORAGE;
         self.logits = transfer::empty(ctx, "frame/logits", bytes, storage);
-        self.probabilities = transfer::empty(ctx, "frame/probabilities", bytes, storage | wgpu::BufferUsages::COPY_SRC);
+        self.probabilities = transfer::empty(
+            ctx,
+            "frame/probabilities",
+            bytes,
+            storage | wgpu::BufferUsages::COPY_SRC,
+        );
         self.class_capacity = cap;
-        self.staging = transfer::staging(ctx, "frame/staging", self.timestamp_offset() + TIMESTAMP_BYTES);
+        self.staging = transfer::staging(
+            ctx,
+            "frame/staging",
+            self.timestamp_offset() + TIMESTAMP_BYTES,
+        );
         self.rebuild_groups(ctx, plan);
     }
 
@@ -149,12 +173,24 @@ impl FrameResources {
         if bytes <= self.image.size() {
             return;
         }
-        self.image = transfer::empty(ctx, "frame/image", bytes, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST);
+        self.image = transfer::empty(
+            ctx,
+            "frame/image",
+            bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+        );
         self.rebuild_groups(ctx, plan);
     }
 
     /// Uploads the frame pixels and its preprocess record.
-    pub fn write_frame(&self, ctx: &GpuContext, steps: usize, resolution_index: usize, pixels: &[u8], params: &LayerParams) {
+    pub fn write_frame(
+        &self,
+        ctx: &GpuContext,
+        steps: usize,
+        resolution_index: usize,
+        pixels: &[u8],
+        params: &LayerParams,
+    ) {
         ctx.queue.write_buffer(&self.image, 0, pixels);
         ctx.queue.write_buffer(
             &self.params,

@@ -15,13 +15,13 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::gpu::pipelines::Pipelines;
-use crate::gpu::{transfer, AdapterPreference, AdapterReport, GpuContext};
+use crate::gpu::{AdapterPreference, AdapterReport, GpuContext, transfer};
 use crate::image::{Resolution, RgbaImage};
 use crate::model::Backbone;
 use crate::ops;
-use crate::patch::{Patch, PatchInfo, PatchRegistry, DEFAULT_PATCH_ID};
+use crate::patch::{DEFAULT_PATCH_ID, Patch, PatchInfo, PatchRegistry};
 use crate::shaders::WeightPrecision;
-use frame::{record_offset, FrameResources};
+use frame::{FrameResources, record_offset};
 use plan::Plan;
 use resident::{ResidentBackbone, ResidentPatch};
 
@@ -85,13 +85,21 @@ impl Classification {
     /// The `k` most probable classes, most probable first (ties by index).
     pub fn top_k(&self, k: usize) -> Vec<Prediction> {
         let mut order: Vec<usize> = (0..self.probabilities.len()).collect();
-        order.sort_by(|&a, &b| self.probabilities[b].total_cmp(&self.probabilities[a]).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| {
+            self.probabilities[b]
+                .total_cmp(&self.probabilities[a])
+                .then(a.cmp(&b))
+        });
         order
             .into_iter()
             .take(k)
             .map(|class| Prediction {
                 class,
-                label: self.labels.get(class).cloned().unwrap_or_else(|| format!("class_{class}")),
+                label: self
+                    .labels
+                    .get(class)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class_{class}")),
                 probability: self.probabilities[class],
             })
             .collect()
@@ -128,7 +136,10 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("adapter", &self.ctx.report.name).field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("adapter", &self.ctx.report.name)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -148,31 +159,51 @@ impl Engine {
     /// # Errors
     /// [`Error::InvalidOption`] for no resolution or one too small;
     /// [`Error::F16Unsupported`]; [`Error::ShaderInvalid`]; [`Error::Gpu`].
-    pub fn with_context(ctx: Arc<GpuContext>, backbone: Backbone, options: EngineOptions) -> Result<Engine> {
+    pub fn with_context(
+        ctx: Arc<GpuContext>,
+        backbone: Backbone,
+        options: EngineOptions,
+    ) -> Result<Engine> {
         let mut resolutions = options.resolutions.clone();
         resolutions.sort_by(|a, b| b.cmp(a));
         resolutions.dedup();
         if resolutions.is_empty() {
-            return Err(Error::InvalidOption { option: "resolutions", reason: "at least one resolution is needed".into() });
+            return Err(Error::InvalidOption {
+                option: "resolutions",
+                reason: "at least one resolution is needed".into(),
+            });
         }
-        if let Some(r) = resolutions.iter().find(|r| !(32..=1024).contains(&r.side())) {
-            return Err(Error::InvalidOption { option: "resolutions", reason: format!("{r} is outside 32..=1024") });
+        if let Some(r) = resolutions
+            .iter()
+            .find(|r| !(32..=1024).contains(&r.side()))
+        {
+            return Err(Error::InvalidOption {
+                option: "resolutions",
+                reason: format!("{r} is outside 32..=1024"),
+            });
         }
-        let options = EngineOptions { resolutions, ..options };
+        let options = EngineOptions {
+            resolutions,
+            ..options
+        };
         let pipelines = ctx.pipelines(options.precision)?;
         let plan = Plan::new(&backbone, &options.resolutions);
         let max_binding = ctx.limits.max_storage_buffer_binding_size as usize;
         if plan.activation_len * 4 > max_binding {
             return Err(Error::InvalidOption {
                 option: "resolutions",
-                reason: format!("activations of {} bytes exceed the adapter's binding limit", plan.activation_len * 4),
+                reason: format!(
+                    "activations of {} bytes exceed the adapter's binding limit",
+                    plan.activation_len * 4
+                ),
             });
         }
         let shared = ResidentBackbone::upload(&ctx, &backbone, options.precision);
         let timestamps = options.gpu_timestamps && ctx.has_timestamps();
         let frame = FrameResources::new(&ctx, &plan, backbone.config.classes, timestamps);
         let default = Patch::default_of(&backbone);
-        let (resident, info) = ResidentPatch::upload(&ctx, &backbone, &shared, &default, options.precision)?;
+        let (resident, info) =
+            ResidentPatch::upload(&ctx, &backbone, &shared, &default, options.precision)?;
         let mut patches = PatchRegistry::new(options.patch_budget_bytes);
         patches.insert(info, resident, true, DEFAULT_PATCH_ID)?;
         ctx.check_errors("engine setup")?;
@@ -190,7 +221,11 @@ impl Engine {
             pipelines,
             shared,
             plan,
-            state: Mutex::new(State { patches, active: DEFAULT_PATCH_ID.to_string(), frame }),
+            state: Mutex::new(State {
+                patches,
+                active: DEFAULT_PATCH_ID.to_string(),
+                frame,
+            }),
         })
     }
 
@@ -250,9 +285,17 @@ impl Engine {
             });
         }
         if self.lock().patches.contains(&patch.id) {
-            return Err(Error::DuplicatePatch { id: patch.id.clone() });
+            return Err(Error::DuplicatePatch {
+                id: patch.id.clone(),
+            });
         }
-        let (resident, info) = ResidentPatch::upload(&self.ctx, &self.backbone, &self.shared, patch, self.options.precision)?;
+        let (resident, info) = ResidentPatch::upload(
+            &self.ctx,
+            &self.backbone,
+            &self.shared,
+            patch,
+            self.options.precision,
+        )?;
         self.ctx.check_errors("patch upload")?;
         let mut state = self.lock();
         let keep = state.active.clone();
@@ -260,7 +303,10 @@ impl Engine {
         let frame_needs = info.classes;
         state.frame.grow_classes(&self.ctx, &self.plan, frame_needs);
         for id in evicted {
-            log::info!("patchrt: evicted patch {id} (least recently used) to fit {}", info.id);
+            log::info!(
+                "patchrt: evicted patch {id} (least recently used) to fit {}",
+                info.id
+            );
         }
         Ok(info)
     }
@@ -272,7 +318,10 @@ impl Engine {
     pub fn unload_patch(&self, id: &str) -> Result<()> {
         let mut state = self.lock();
         if state.active == id {
-            return Err(Error::PatchPinned { id: id.to_string(), reason: "it is the active patch" });
+            return Err(Error::PatchPinned {
+                id: id.to_string(),
+                reason: "it is the active patch",
+            });
         }
         state.patches.remove(id).map(|_| ())
     }
@@ -311,7 +360,10 @@ impl Engine {
             .patches
             .find_for_task(task, resolution.side())
             .map(str::to_string)
-            .ok_or_else(|| Error::NoPatchForTask { task: task.to_string(), resolution: resolution.side() })
+            .ok_or_else(|| Error::NoPatchForTask {
+                task: task.to_string(),
+                resolution: resolution.side(),
+            })
     }
 
     /// GPU memory in use.
@@ -325,17 +377,25 @@ impl Engine {
     }
 
     fn resolution_index(&self, resolution: Resolution) -> Result<usize> {
-        self.options.resolutions.iter().position(|r| *r == resolution).ok_or_else(|| Error::UnknownResolution {
-            requested: resolution.side(),
-            supported: self.options.resolutions.iter().map(|r| r.side()).collect(),
-        })
+        self.options
+            .resolutions
+            .iter()
+            .position(|r| *r == resolution)
+            .ok_or_else(|| Error::UnknownResolution {
+                requested: resolution.side(),
+                supported: self.options.resolutions.iter().map(|r| r.side()).collect(),
+            })
     }
 
     /// Classifies `image` at `resolution` with the active patch.
     ///
     /// # Errors
     /// [`Error::UnknownResolution`], [`Error::InvalidImage`], [`Error::Gpu`].
-    pub fn classify(&self, image: &RgbaImage<'_>, resolution: Resolution) -> Result<Classification> {
+    pub fn classify(
+        &self,
+        image: &RgbaImage<'_>,
+        resolution: Resolution,
+    ) -> Result<Classification> {
         let r = self.resolution_index(resolution)?;
         let mut state = self.lock();
         let id = state.active.clone();
@@ -348,19 +408,33 @@ impl Engine {
     ///
     /// # Errors
     /// [`Error::NoPatchForTask`] and everything [`Engine::classify`] returns.
-    pub fn classify_task(&self, image: &RgbaImage<'_>, task: &str, resolution: Resolution) -> Result<Classification> {
+    pub fn classify_task(
+        &self,
+        image: &RgbaImage<'_>,
+        task: &str,
+        resolution: Resolution,
+    ) -> Result<Classification> {
         let r = self.resolution_index(resolution)?;
         let mut state = self.lock();
         let id = state
             .patches
             .find_for_task(task, resolution.side())
             .map(str::to_string)
-            .ok_or_else(|| Error::NoPatchForTask { task: task.to_string(), resolution: resolution.side() })?;
+            .ok_or_else(|| Error::NoPatchForTask {
+                task: task.to_string(),
+                resolution: resolution.side(),
+            })?;
         self.run(&mut state, &id, image, r)
     }
 
     /// One inference: one command buffer, one submit, one readback.
-    fn run(&self, state: &mut State, id: &str, image: &RgbaImage<'_>, r: usize) -> Result<Classification> {
+    fn run(
+        &self,
+        state: &mut State,
+        id: &str,
+        image: &RgbaImage<'_>,
+        r: usize,
+    ) -> Result<Classification> {
         let started = Instant::now();
         let pixels = image.data();
         let max_binding = self.ctx.limits.max_storage_buffer_binding_size as usize;
@@ -368,7 +442,10 @@ impl Engine {
             return Err(Error::InvalidImage {
                 width: image.width(),
                 height: image.height(),
-                reason: format!("{} bytes exceed the adapter's binding limit of {max_binding}", pixels.len()),
+                reason: format!(
+                    "{} bytes exceed the adapter's binding limit of {max_binding}",
+                    pixels.len()
+                ),
             });
         }
         let State { patches, frame, .. } = state;
@@ -376,17 +453,34 @@ impl Engine {
         frame.grow_image(&self.ctx, &self.plan, pixels.len() as u64);
         let steps = self.plan.io.len();
         let resolution = self.options.resolutions[r];
-        let pre = ops::preprocess::dispatch(image.width(), image.height(), resolution.side(), &self.backbone.config.normalization);
+        let pre = ops::preprocess::dispatch(
+            image.width(),
+            image.height(),
+            resolution.side(),
+            &self.backbone.config.normalization,
+        );
         frame.write_frame(&self.ctx, steps, r, pixels, &pre.params);
 
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("inference") });
-        {
-            let timestamp_writes = frame.timestamps.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                query_set: set,
-                beginning_of_pass_write_index: Some(0),
-                end_of_pass_write_index: Some(1),
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("inference"),
             });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("inference"), timestamp_writes });
+        {
+            let timestamp_writes =
+                frame
+                    .timestamps
+                    .as_ref()
+                    .map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                        query_set: set,
+                        beginning_of_pass_write_index: Some(0),
+                        end_of_pass_write_index: Some(1),
+                    });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("inference"),
+                timestamp_writes,
+            });
             pass.set_bind_group(1, &self.shared.weights_group, &[]);
             pass.set_bind_group(2, &patch.group, &[]);
             let classifier_step = self.plan.classifier_step();
@@ -409,15 +503,26 @@ impl Engine {
             encoder.copy_buffer_to_buffer(resolve, 0, &frame.staging, ts_offset, 16);
         }
         self.ctx.queue.submit([encoder.finish()]);
-        let read_len = if frame.timestamps.is_some() { ts_offset + 16 } else { prob_bytes };
+        let read_len = if frame.timestamps.is_some() {
+            ts_offset + 16
+        } else {
+            prob_bytes
+        };
         let bytes = transfer::read_back(&self.ctx, &frame.staging, read_len)?;
         let probabilities: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[..prob_bytes as usize]);
         let gpu_ms = frame.timestamps.as_ref().map(|_| {
-            let ts: Vec<u64> = bytemuck::pod_collect_to_vec(&bytes[ts_offset as usize..ts_offset as usize + 16]);
+            let ts: Vec<u64> =
+                bytemuck::pod_collect_to_vec(&bytes[ts_offset as usize..ts_offset as usize + 16]);
             ts[1].saturating_sub(ts[0]) as f64 * self.ctx.queue.get_timestamp_period() as f64 / 1e6
         });
         log::debug!("patchrt: {id} at {resolution} in {:?}", started.elapsed());
-        Ok(Classification { probabilities, labels: patch.labels.clone(), patch_id: id.to_string(), resolution, gpu_ms })
+        Ok(Classification {
+            probabilities,
+            labels: patch.labels.clone(),
+            patch_id: id.to_string(),
+            resolution,
+            gpu_ms,
+        })
     }
 }
 

@@ -7,7 +7,9 @@
 
 use crate::image::Resolution;
 use crate::model::{Backbone, LayerKind};
-use crate::ops::{self, depthwise::DepthwiseShape, pointwise::PointwiseShape, stem_conv::StemConvShape, Dispatch};
+use crate::ops::{
+    self, Dispatch, depthwise::DepthwiseShape, pointwise::PointwiseShape, stem_conv::StemConvShape,
+};
 
 /// Number of ping-pong activation buffers; three suffice because only a
 /// block's input must outlive the block (for its residual add).
@@ -60,7 +62,11 @@ impl Plan {
     pub fn new(backbone: &Backbone, resolutions: &[Resolution]) -> Plan {
         let arch = &backbone.arch;
         let padding = backbone.config.padding;
-        let mut io = vec![StepIo { input: Slot::Image, output: Slot::Activation(0), residual: Slot::Unused }];
+        let mut io = vec![StepIo {
+            input: Slot::Image,
+            output: Slot::Activation(0),
+            residual: Slot::Unused,
+        }];
         let mut current = 0usize;
         let mut pinned: Option<usize> = None;
         let mut block = None;
@@ -70,28 +76,51 @@ impl Plan {
                 let has_residual = arch.layers.iter().any(|l| l.block == block && l.residual);
                 pinned = has_residual.then_some(current);
             }
-            let out = (0..ACTIVATION_BUFFERS).find(|b| *b != current && Some(*b) != pinned).unwrap_or(0);
+            let out = (0..ACTIVATION_BUFFERS)
+                .find(|b| *b != current && Some(*b) != pinned)
+                .unwrap_or(0);
             let residual = match (layer.residual, pinned) {
                 (true, Some(p)) => Slot::Activation(p),
                 _ => Slot::Unused,
             };
-            io.push(StepIo { input: Slot::Activation(current), output: Slot::Activation(out), residual });
+            io.push(StepIo {
+                input: Slot::Activation(current),
+                output: Slot::Activation(out),
+                residual,
+            });
             if layer.kind == LayerKind::Project {
                 pinned = None;
             }
             current = out;
         }
         let pooled = (current + 1) % ACTIVATION_BUFFERS;
-        io.push(StepIo { input: Slot::Activation(current), output: Slot::Activation(pooled), residual: Slot::Unused });
-        io.push(StepIo { input: Slot::Activation(pooled), output: Slot::Logits, residual: Slot::Unused });
-        io.push(StepIo { input: Slot::Logits, output: Slot::Probabilities, residual: Slot::Unused });
+        io.push(StepIo {
+            input: Slot::Activation(current),
+            output: Slot::Activation(pooled),
+            residual: Slot::Unused,
+        });
+        io.push(StepIo {
+            input: Slot::Activation(pooled),
+            output: Slot::Logits,
+            residual: Slot::Unused,
+        });
+        io.push(StepIo {
+            input: Slot::Logits,
+            output: Slot::Probabilities,
+            residual: Slot::Unused,
+        });
 
         let mut activation_len = arch.feature_channels as usize;
         let dispatches = resolutions
             .iter()
             .map(|res| {
                 let side = res.side();
-                let mut steps = vec![ops::preprocess::dispatch(side, side, side, &backbone.config.normalization)];
+                let mut steps = vec![ops::preprocess::dispatch(
+                    side,
+                    side,
+                    side,
+                    &backbone.config.normalization,
+                )];
                 activation_len = activation_len.max((side * side * 3) as usize);
                 let (mut h, mut w) = (side, side);
                 for (i, layer) in arch.layers.iter().enumerate() {
@@ -112,22 +141,31 @@ impl Plan {
                             so,
                         ),
                         LayerKind::Depthwise => ops::depthwise::dispatch(
-                            DepthwiseShape { h, w, c: layer.out_channels, kernel: layer.kernel, stride: layer.stride, padding },
-                            wo,
-                            so,
-                        ),
-                        LayerKind::Expand | LayerKind::Project | LayerKind::Head => ops::pointwise::dispatch(
-                            PointwiseShape {
+                            DepthwiseShape {
                                 h,
                                 w,
-                                cin: layer.in_channels,
-                                cout: layer.out_channels,
-                                relu6: layer.relu6,
-                                residual: layer.residual,
+                                c: layer.out_channels,
+                                kernel: layer.kernel,
+                                stride: layer.stride,
+                                padding,
                             },
                             wo,
                             so,
                         ),
+                        LayerKind::Expand | LayerKind::Project | LayerKind::Head => {
+                            ops::pointwise::dispatch(
+                                PointwiseShape {
+                                    h,
+                                    w,
+                                    cin: layer.in_channels,
+                                    cout: layer.out_channels,
+                                    relu6: layer.relu6,
+                                    residual: layer.residual,
+                                },
+                                wo,
+                                so,
+                            )
+                        }
                     };
                     h = d.params.out_h;
                     w = d.params.out_w;
@@ -135,12 +173,19 @@ impl Plan {
                     steps.push(d);
                 }
                 steps.push(ops::pool_head::pool(h, w, arch.feature_channels));
-                steps.push(ops::pool_head::classifier(arch.feature_channels, arch.classes));
+                steps.push(ops::pool_head::classifier(
+                    arch.feature_channels,
+                    arch.classes,
+                ));
                 steps.push(ops::pool_head::softmax());
                 steps
             })
             .collect();
-        Plan { io, dispatches, activation_len }
+        Plan {
+            io,
+            dispatches,
+            activation_len,
+        }
     }
 
     /// Index of the classifier step.

@@ -4,14 +4,19 @@
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::gpu::transfer::{self, f16_bytes, f32_bytes};
 use crate::gpu::GpuContext;
+use crate::gpu::transfer::{self, f16_bytes, f32_bytes};
 use crate::model::Backbone;
 use crate::patch::{Patch, PatchInfo};
 use crate::shaders::WeightPrecision;
 
 /// Uploads weights in the engine's storage precision.
-fn upload_weights(ctx: &GpuContext, label: &str, values: &[f32], precision: WeightPrecision) -> wgpu::Buffer {
+fn upload_weights(
+    ctx: &GpuContext,
+    label: &str,
+    values: &[f32],
+    precision: WeightPrecision,
+) -> wgpu::Buffer {
     let usage = wgpu::BufferUsages::STORAGE;
     match precision {
         WeightPrecision::F32 => transfer::upload(ctx, label, f32_bytes(values), usage),
@@ -35,10 +40,24 @@ pub struct ResidentBackbone {
 
 impl ResidentBackbone {
     /// Uploads the shared weights.
-    pub fn upload(ctx: &GpuContext, backbone: &Backbone, precision: WeightPrecision) -> ResidentBackbone {
+    pub fn upload(
+        ctx: &GpuContext,
+        backbone: &Backbone,
+        precision: WeightPrecision,
+    ) -> ResidentBackbone {
         let dense = upload_weights(ctx, "backbone/dense/weights", &backbone.dense, precision);
-        let depthwise = upload_weights(ctx, "backbone/depthwise/weights", &backbone.depthwise, precision);
-        let classifier_weight = upload_weights(ctx, "backbone/classifier/weights", &backbone.classifier.weight, precision);
+        let depthwise = upload_weights(
+            ctx,
+            "backbone/depthwise/weights",
+            &backbone.depthwise,
+            precision,
+        );
+        let classifier_weight = upload_weights(
+            ctx,
+            "backbone/classifier/weights",
+            &backbone.classifier.weight,
+            precision,
+        );
         let classifier_bias = transfer::upload(
             ctx,
             "backbone/classifier/bias",
@@ -48,14 +67,26 @@ impl ResidentBackbone {
         let weights_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("backbone/weights/group"),
             layout: &ctx.layouts.weights,
-            entries: &[wgpu::BindGroupEntry { binding: 2, resource: dense.as_entire_binding() }],
+            entries: &[wgpu::BindGroupEntry {
+                binding: 2,
+                resource: dense.as_entire_binding(),
+            }],
         });
-        ResidentBackbone { dense, depthwise, classifier_weight, classifier_bias, weights_group }
+        ResidentBackbone {
+            dense,
+            depthwise,
+            classifier_weight,
+            classifier_bias,
+            weights_group,
+        }
     }
 
     /// Bytes of GPU memory the shared weights occupy.
     pub fn bytes(&self) -> u64 {
-        self.dense.size() + self.depthwise.size() + self.classifier_weight.size() + self.classifier_bias.size()
+        self.dense.size()
+            + self.depthwise.size()
+            + self.classifier_weight.size()
+            + self.classifier_bias.size()
     }
 }
 
@@ -92,11 +123,21 @@ impl ResidentPatch {
             wgpu::BufferUsages::STORAGE,
         )];
         let dw_index = patch.depthwise.as_ref().map(|dw| {
-            owned.push(upload_weights(ctx, &format!("patch/{id}/depthwise"), dw, precision));
+            owned.push(upload_weights(
+                ctx,
+                &format!("patch/{id}/depthwise"),
+                dw,
+                precision,
+            ));
             owned.len() - 1
         });
         let cls_index = patch.classifier.as_ref().map(|c| {
-            owned.push(upload_weights(ctx, &format!("patch/{id}/classifier/weights"), &c.weight, precision));
+            owned.push(upload_weights(
+                ctx,
+                &format!("patch/{id}/classifier/weights"),
+                &c.weight,
+                precision,
+            ));
             owned.push(transfer::upload(
                 ctx,
                 &format!("patch/{id}/classifier/bias"),
@@ -106,16 +147,28 @@ impl ResidentPatch {
             owned.len() - 2
         });
         let dw = dw_index.map_or(&shared.depthwise, |i| &owned[i]);
-        let (cls_w, cls_b) = cls_index.map_or((&shared.classifier_weight, &shared.classifier_bias), |i| (&owned[i], &owned[i + 1]));
+        let (cls_w, cls_b) = cls_index
+            .map_or((&shared.classifier_weight, &shared.classifier_bias), |i| {
+                (&owned[i], &owned[i + 1])
+            });
         let classifier = patch.classifier.as_ref().unwrap_or(&backbone.classifier);
         let classes = classifier.classes();
         let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&format!("patch/{id}/group")),
             layout: &ctx.layouts.patch,
             entries: &[
-                wgpu::BindGroupEntry { binding: 3, resource: owned[0].as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 6, resource: dw.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 7, resource: cls_w.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: owned[0].as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: dw.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 7,
+                    resource: cls_w.as_entire_binding(),
+                },
                 // Exact size: the shaders read the class count from its length.
                 wgpu::BindGroupEntry {
                     binding: 8,

@@ -45,7 +45,9 @@ impl AdapterReport {
             name: info.name.clone(),
             backend: info.backend.to_str().to_string(),
             device_type: device_type.to_string(),
-            driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
         }
     }
 }
@@ -78,12 +80,22 @@ fn matches(info: &wgpu::AdapterInfo, wanted: &str) -> bool {
 /// # Errors
 /// [`Error::NoAdapter`] when none exists or none matches the preference.
 pub fn choose(instance: &wgpu::Instance, preference: &AdapterPreference) -> Result<wgpu::Adapter> {
-    let mut adapters: Vec<wgpu::Adapter> = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-        .into_iter()
-        .filter(|a| a.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS))
-        .collect();
+    let mut adapters: Vec<wgpu::Adapter> =
+        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+            .into_iter()
+            .filter(|a| {
+                a.get_downlevel_capabilities()
+                    .flags
+                    .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+            })
+            .collect();
     adapters.sort_by_key(|a| rank(&a.get_info()));
-    let names = || adapters.iter().map(|a| format!("{} ({})", a.get_info().name, a.get_info().backend.to_str())).collect();
+    let names = || {
+        adapters
+            .iter()
+            .map(|a| format!("{} ({})", a.get_info().name, a.get_info().backend.to_str()))
+            .collect()
+    };
     let wanted = match preference {
         AdapterPreference::Named(n) => Some(n.clone()),
         AdapterPreference::Auto => std::env::var(ADAPTER_ENV).ok().filter(|v| !v.is_empty()),
@@ -94,6 +106,9 @@ pub fn choose(instance: &wgpu::Instance, preference: &AdapterPreference) -> Resu
     };
     match pos {
         Some(i) => Ok(adapters.swap_remove(i)),
-        None => Err(Error::NoAdapter { requested: wanted, available: names() }),
+        None => Err(Error::NoAdapter {
+            requested: wanted,
+            available: names(),
+        }),
     }
 }

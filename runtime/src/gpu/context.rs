@@ -32,7 +32,9 @@ pub struct GpuContext {
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuContext").field("report", &self.report).finish_non_exhaustive()
+        f.debug_struct("GpuContext")
+            .field("report", &self.report)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,7 +59,10 @@ impl GpuContext {
             memory_hints: wgpu::MemoryHints::Performance,
             trace: wgpu::Trace::Off,
         }))
-        .map_err(|e| Error::DeviceRequest { adapter: report.name.clone(), message: e.to_string() })?;
+        .map_err(|e| Error::DeviceRequest {
+            adapter: report.name.clone(),
+            message: e.to_string(),
+        })?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();
         // wgpu's default handler panics; record the error instead so the
@@ -68,7 +73,13 @@ impl GpuContext {
                 v.push(e.to_string());
             }
         }));
-        log::info!("patchrt: adapter {} ({}, {}), features {:?}", report.name, report.backend, report.device_type, features);
+        log::info!(
+            "patchrt: adapter {} ({}, {}), features {:?}",
+            report.name,
+            report.backend,
+            report.device_type,
+            features
+        );
         let layouts = Layouts::new(&device);
         Ok(Arc::new(GpuContext {
             device,
@@ -98,13 +109,22 @@ impl GpuContext {
     /// [`Error::F16Unsupported`], [`Error::ShaderInvalid`].
     pub fn pipelines(&self, precision: WeightPrecision) -> Result<Arc<Pipelines>> {
         if precision == WeightPrecision::F16 && !self.has_f16() {
-            return Err(Error::F16Unsupported { adapter: self.report.name.clone() });
+            return Err(Error::F16Unsupported {
+                adapter: self.report.name.clone(),
+            });
         }
-        let mut map = self.pipelines.lock().map_err(|_| Error::Gpu { operation: "pipelines", message: "lock poisoned".into() })?;
+        let mut map = self.pipelines.lock().map_err(|_| Error::Gpu {
+            operation: "pipelines",
+            message: "lock poisoned".into(),
+        })?;
         if let Some(p) = map.get(&precision) {
             return Ok(p.clone());
         }
-        let p = Arc::new(Pipelines::new(&self.device, &self.layouts.pipeline, precision)?);
+        let p = Arc::new(Pipelines::new(
+            &self.device,
+            &self.layouts.pipeline,
+            precision,
+        )?);
         map.insert(precision, p.clone());
         Ok(p)
     }
@@ -114,7 +134,10 @@ impl GpuContext {
     /// # Errors
     /// [`Error::Gpu`] carrying wgpu's message.
     pub fn check_errors(&self, operation: &'static str) -> Result<()> {
-        let mut v = self.errors.lock().map_err(|_| Error::Gpu { operation, message: "lock poisoned".into() })?;
+        let mut v = self.errors.lock().map_err(|_| Error::Gpu {
+            operation,
+            message: "lock poisoned".into(),
+        })?;
         match v.drain(..).next() {
             Some(message) => Err(Error::Gpu { operation, message }),
             None => Ok(()),

@@ -42,37 +42,50 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
 impl Layouts {
     /// Creates the layouts on `device`.
     pub fn new(device: &wgpu::Device) -> Layouts {
-        let io = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("layout/io"),
-            entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: true,
-                        min_binding_size: NonZeroU64::new(std::mem::size_of::<LayerParams>() as u64),
+        let io =
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("layout/io"),
+                entries: &[
+                    wgpu::BindGroupLayoutEntry {
+                        binding: 0,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Uniform,
+                            has_dynamic_offset: true,
+                            min_binding_size: NonZeroU64::new(
+                                std::mem::size_of::<LayerParams>() as u64
+                            ),
+                        },
+                        count: None,
                     },
-                    count: None,
-                },
-                storage(1, true),
-                storage(4, false),
-                storage(5, true),
-            ],
-        });
+                    storage(1, true),
+                    storage(4, false),
+                    storage(5, true),
+                ],
+            });
         let weights = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("layout/weights"),
             entries: &[storage(2, true)],
         });
         let patch = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("layout/patch"),
-            entries: &[storage(3, true), storage(6, true), storage(7, true), storage(8, true)],
+            entries: &[
+                storage(3, true),
+                storage(6, true),
+                storage(7, true),
+                storage(8, true),
+            ],
         });
         let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("layout/pipeline"),
             bind_group_layouts: &[Some(&io), Some(&weights), Some(&patch)],
             immediate_size: 0,
         });
-        Layouts { io, weights, patch, pipeline }
+        Layouts {
+            io,
+            weights,
+            patch,
+            pipeline,
+        }
     }
 }

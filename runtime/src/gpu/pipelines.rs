@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::ops::Kernel;
-use crate::shaders::{module_source, WeightPrecision};
+use crate::shaders::{WeightPrecision, module_source};
 
 /// Pipelines of every kernel at one weight precision.
 #[derive(Debug)]
@@ -20,7 +20,11 @@ impl Pipelines {
     ///
     /// # Errors
     /// [`Error::ShaderInvalid`] when wgpu rejects a module or pipeline.
-    pub fn new(device: &wgpu::Device, layout: &wgpu::PipelineLayout, precision: WeightPrecision) -> Result<Pipelines> {
+    pub fn new(
+        device: &wgpu::Device,
+        layout: &wgpu::PipelineLayout,
+        precision: WeightPrecision,
+    ) -> Result<Pipelines> {
         let mut modules = HashMap::new();
         let mut by_kernel = HashMap::new();
         for kernel in Kernel::ALL {
@@ -42,7 +46,10 @@ impl Pipelines {
                 cache: None,
             });
             if let Some(e) = pollster::block_on(scope.pop()) {
-                return Err(Error::ShaderInvalid { shader: family.name, message: e.to_string() });
+                return Err(Error::ShaderInvalid {
+                    shader: family.name,
+                    message: e.to_string(),
+                });
             }
             by_kernel.insert(kernel, pipeline);
         }

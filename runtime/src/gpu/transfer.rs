@@ -6,7 +6,12 @@ use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 
 /// Creates a buffer holding `bytes` (padded to 4 bytes, at least 4 bytes long).
-pub fn upload(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+pub fn upload(
+    ctx: &GpuContext,
+    label: &str,
+    bytes: &[u8],
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
     use wgpu::util::DeviceExt;
     let padded_len = bytes.len().max(4).next_multiple_of(4);
     let contents: std::borrow::Cow<'_, [u8]> = if padded_len == bytes.len() {
@@ -16,11 +21,12 @@ pub fn upload(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUs
         v.resize(padded_len, 0);
         v.into()
     };
-    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some(label),
-        contents: &contents,
-        usage: usage | wgpu::BufferUsages::COPY_DST,
-    })
+    ctx.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: &contents,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+        })
 }
 
 /// f32 values as little-endian bytes.
@@ -30,7 +36,10 @@ pub fn f32_bytes(values: &[f32]) -> &[u8] {
 
 /// f32 values converted to f16 bytes.
 pub fn f16_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()
+    values
+        .iter()
+        .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+        .collect()
 }
 
 /// Creates an empty buffer.
@@ -45,7 +54,12 @@ pub fn empty(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages
 
 /// A buffer the CPU can read after a copy into it.
 pub fn staging(ctx: &GpuContext, label: &str, size: u64) -> wgpu::Buffer {
-    empty(ctx, label, size, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST)
+    empty(
+        ctx,
+        label,
+        size,
+        wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+    )
 }
 
 /// Waits for all submitted work, then reads `len` bytes from the start of a
@@ -62,14 +76,30 @@ pub fn read_back(ctx: &GpuContext, staging: &wgpu::Buffer, len: u64) -> Result<V
     });
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| Error::Gpu { operation: "poll", message: e.to_string() })?;
+        .map_err(|e| Error::Gpu {
+            operation: "poll",
+            message: e.to_string(),
+        })?;
     match rx.recv() {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(Error::Gpu { operation: "map_async", message: e.to_string() }),
-        Err(e) => return Err(Error::Gpu { operation: "map_async", message: e.to_string() }),
+        Ok(Err(e)) => {
+            return Err(Error::Gpu {
+                operation: "map_async",
+                message: e.to_string(),
+            });
+        }
+        Err(e) => {
+            return Err(Error::Gpu {
+                operation: "map_async",
+                message: e.to_string(),
+            });
+        }
     }
     let bytes = {
-        let view = slice.get_mapped_range().map_err(|e| Error::Gpu { operation: "get_mapped_range", message: e.to_string() })?;
+        let view = slice.get_mapped_range().map_err(|e| Error::Gpu {
+            operation: "get_mapped_range",
+            message: e.to_string(),
+        })?;
         view[..len as usize].to_vec()
     };
     staging.unmap();

@@ -21,13 +21,55 @@ pub struct BlockSpec {
 
 /// MobileNetV2's block table.
 pub const MOBILENET_V2_BLOCKS: [BlockSpec; 7] = [
-    BlockSpec { expansion: 1, channels: 16, repeats: 1, stride: 1, kernel: 3 },
-    BlockSpec { expansion: 6, channels: 24, repeats: 2, stride: 2, kernel: 3 },
-    BlockSpec { expansion: 6, channels: 32, repeats: 3, stride: 2, kernel: 3 },
-    BlockSpec { expansion: 6, channels: 64, repeats: 4, stride: 2, kernel: 3 },
-    BlockSpec { expansion: 6, channels: 96, repeats: 3, stride: 1, kernel: 3 },
-    BlockSpec { expansion: 6, channels: 160, repeats: 3, stride: 2, kernel: 3 },
-    BlockSpec { expansion: 6, channels: 320, repeats: 1, stride: 1, kernel: 3 },
+    BlockSpec {
+        expansion: 1,
+        channels: 16,
+        repeats: 1,
+        stride: 1,
+        kernel: 3,
+    },
+    BlockSpec {
+        expansion: 6,
+        channels: 24,
+        repeats: 2,
+        stride: 2,
+        kernel: 3,
+    },
+    BlockSpec {
+        expansion: 6,
+        channels: 32,
+        repeats: 3,
+        stride: 2,
+        kernel: 3,
+    },
+    BlockSpec {
+        expansion: 6,
+        channels: 64,
+        repeats: 4,
+        stride: 2,
+        kernel: 3,
+    },
+    BlockSpec {
+        expansion: 6,
+        channels: 96,
+        repeats: 3,
+        stride: 1,
+        kernel: 3,
+    },
+    BlockSpec {
+        expansion: 6,
+        channels: 160,
+        repeats: 3,
+        stride: 2,
+        kernel: 3,
+    },
+    BlockSpec {
+        expansion: 6,
+        channels: 320,
+        repeats: 1,
+        stride: 1,
+        kernel: 3,
+    },
 ];
 
 /// Stem output channels before the width multiplier.
@@ -113,7 +155,11 @@ impl ConvLayer {
     /// Stem: `[k, k, in, out]`; depthwise: `[k, k, channels]`; 1x1: `[in, out]`.
     /// These are the layouts the kernels read, so no transpose happens at load.
     pub fn weight_shape(&self) -> Vec<usize> {
-        let (k, i, o) = (self.kernel as usize, self.in_channels as usize, self.out_channels as usize);
+        let (k, i, o) = (
+            self.kernel as usize,
+            self.in_channels as usize,
+            self.out_channels as usize,
+        );
         match self.kind {
             LayerKind::Stem => vec![k, k, i, o],
             LayerKind::Depthwise => vec![k, k, o],
@@ -243,7 +289,13 @@ impl Architecture {
             residual: false,
         });
         let layout = WeightLayout::of(&layers);
-        Architecture { width, layers, feature_channels, classes, layout }
+        Architecture {
+            width,
+            layers,
+            feature_channels,
+            classes,
+            layout,
+        }
     }
 
     /// Total number of BatchNorm channels (the size of one scale or bias vector).

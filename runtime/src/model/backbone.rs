@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::error::{Error, FileKind, Result};
 use crate::model::arch::Architecture;
-use crate::model::config::{BackboneConfig, FORMAT_VERSION, BACKBONE_FORMAT};
+use crate::model::config::{BACKBONE_FORMAT, BackboneConfig, FORMAT_VERSION};
 use crate::model::identity::BackboneId;
 use crate::model::norm::{self, LayerNorm};
 use crate::model::tensors::{StoreAs, TensorFile, TensorWriter};
@@ -61,7 +61,11 @@ impl Backbone {
         let mut depthwise = vec![0.0; arch.layout.depthwise_len];
         for (layer, &off) in arch.layers.iter().zip(&arch.layout.weight_offset) {
             let w = file.f32(&layer.weight_name(), &layer.weight_shape())?;
-            let dst = if layer.kind == crate::model::LayerKind::Depthwise { &mut depthwise } else { &mut dense };
+            let dst = if layer.kind == crate::model::LayerKind::Depthwise {
+                &mut depthwise
+            } else {
+                &mut dense
+            };
             dst[off..off + w.len()].copy_from_slice(&w);
         }
         let norms = norm::read_all(&mut file, &arch)?;
@@ -75,7 +79,15 @@ impl Backbone {
             labels: config.labels.clone(),
         };
         file.reject_unread()?;
-        Ok(Backbone { config, arch, identity, dense, depthwise, classifier, norms })
+        Ok(Backbone {
+            config,
+            arch,
+            identity,
+            dense,
+            depthwise,
+            classifier,
+            norms,
+        })
     }
 
     /// Reads and parses a backbone file from disk.
@@ -84,7 +96,10 @@ impl Backbone {
     /// [`Error::Io`] and everything [`Backbone::from_bytes`] returns.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Backbone> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
         Backbone::from_bytes(&bytes)
     }
 
@@ -92,7 +107,11 @@ impl Backbone {
     pub fn layer_weight(&self, index: usize) -> &[f32] {
         let layer = &self.arch.layers[index];
         let off = self.arch.layout.weight_offset[index];
-        let src = if layer.kind == crate::model::LayerKind::Depthwise { &self.depthwise } else { &self.dense };
+        let src = if layer.kind == crate::model::LayerKind::Depthwise {
+            &self.depthwise
+        } else {
+            &self.dense
+        };
         &src[off..off + layer.weight_len()]
     }
 
@@ -111,11 +130,27 @@ impl Backbone {
             .meta("input_scale", format!("{:?}", cfg.normalization.scale))
             .meta("native_resolution", cfg.native_resolution.to_string())
             .meta("task", cfg.task.clone());
+        if cfg.blocks != crate::model::arch::MOBILENET_V2_BLOCKS {
+            let rows: Vec<[u32; 5]> = cfg
+                .blocks
+                .iter()
+                .map(|b| [b.expansion, b.channels, b.repeats, b.stride, b.kernel])
+                .collect();
+            w.meta("blocks", serde_json::json!(rows).to_string());
+        }
         if !cfg.labels.is_empty() {
-            w.meta("labels", serde_json::Value::from(cfg.labels.clone()).to_string());
+            w.meta(
+                "labels",
+                serde_json::Value::from(cfg.labels.clone()).to_string(),
+            );
         }
         for (i, layer) in self.arch.layers.iter().enumerate() {
-            w.tensor(&layer.weight_name(), &layer.weight_shape(), self.layer_weight(i), dtype);
+            w.tensor(
+                &layer.weight_name(),
+                &layer.weight_shape(),
+                self.layer_weight(i),
+                dtype,
+            );
             self.norms[i].write(&mut w, layer, dtype);
         }
         let (c, f) = (cfg.classes as usize, self.arch.feature_channels as usize);

@@ -95,12 +95,13 @@ impl BackboneConfig {
     /// [`Error::MissingMetadata`] or [`Error::InvalidMetadata`].
     pub fn from_file(file: &TensorFile<'_>) -> Result<BackboneConfig> {
         let kind = FileKind::Backbone;
-        let invalid = |key: &'static str, value: &str, expected: &'static str| Error::InvalidMetadata {
-            file: kind,
-            key,
-            value: value.to_string(),
-            expected,
-        };
+        let invalid =
+            |key: &'static str, value: &str, expected: &'static str| Error::InvalidMetadata {
+                file: kind,
+                key,
+                value: value.to_string(),
+                expected,
+            };
         let format = file.require_meta("format")?;
         if format != BACKBONE_FORMAT {
             return Err(invalid("format", format, "patchrt.backbone"));
@@ -149,7 +150,8 @@ impl BackboneConfig {
         let labels = parse_labels(file, classes)?;
         let blocks = match file.meta("blocks") {
             None => MOBILENET_V2_BLOCKS.to_vec(),
-            Some(s) => parse_blocks(s).ok_or_else(|| invalid("blocks", s, "a JSON list of [t, c, n, s, k] rows"))?,
+            Some(s) => parse_blocks(s)
+                .ok_or_else(|| invalid("blocks", s, "a JSON list of [t, c, n, s, k] rows"))?,
         };
         Ok(BackboneConfig {
             arch: arch.to_string(),
@@ -187,7 +189,9 @@ fn parse_triplet(file: &TensorFile<'_>, key: &'static str) -> Result<[f32; 3]> {
 
 /// Reads the optional `labels` key: a JSON list of exactly `classes` strings.
 pub(crate) fn parse_labels(file: &TensorFile<'_>, classes: u32) -> Result<Vec<String>> {
-    let Some(s) = file.meta("labels") else { return Ok(Vec::new()) };
+    let Some(s) = file.meta("labels") else {
+        return Ok(Vec::new());
+    };
     match serde_json::from_str::<Vec<String>>(s) {
         Ok(labels) if labels.len() == classes as usize => Ok(labels),
         _ => Err(Error::InvalidMetadata {
@@ -201,13 +205,25 @@ pub(crate) fn parse_labels(file: &TensorFile<'_>, classes: u32) -> Result<Vec<St
 
 fn parse_blocks(s: &str) -> Option<Vec<BlockSpec>> {
     let rows: Vec<[u32; 5]> = serde_json::from_str(s).ok()?;
-    let ok = |r: &[u32; 5]| (1..=8).contains(&r[0]) && (1..=4096).contains(&r[1]) && (1..=16).contains(&r[2]) && (1..=2).contains(&r[3]) && matches!(r[4], 3 | 5);
+    let ok = |r: &[u32; 5]| {
+        (1..=8).contains(&r[0])
+            && (1..=4096).contains(&r[1])
+            && (1..=16).contains(&r[2])
+            && (1..=2).contains(&r[3])
+            && matches!(r[4], 3 | 5)
+    };
     if rows.is_empty() || !rows.iter().all(ok) {
         return None;
     }
     Some(
         rows.into_iter()
-            .map(|r| BlockSpec { expansion: r[0], channels: r[1], repeats: r[2], stride: r[3], kernel: r[4] })
+            .map(|r| BlockSpec {
+                expansion: r[0],
+                channels: r[1],
+                repeats: r[2],
+                stride: r[3],
+                kernel: r[4],
+            })
             .collect(),
     )
 }

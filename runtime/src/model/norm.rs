@@ -33,9 +33,23 @@ impl LayerNorm {
     pub fn fold(&self, eps: f32) -> (Vec<f32>, Vec<f32>) {
         match self {
             LayerNorm::Folded { scale, bias } => (scale.clone(), bias.clone()),
-            LayerNorm::Batch { gamma, beta, mean, var } => {
-                let scale: Vec<f32> = gamma.iter().zip(var).map(|(g, v)| g / (v + eps).sqrt()).collect();
-                let bias = beta.iter().zip(mean).zip(&scale).map(|((b, m), s)| b - m * s).collect();
+            LayerNorm::Batch {
+                gamma,
+                beta,
+                mean,
+                var,
+            } => {
+                let scale: Vec<f32> = gamma
+                    .iter()
+                    .zip(var)
+                    .map(|(g, v)| g / (v + eps).sqrt())
+                    .collect();
+                let bias = beta
+                    .iter()
+                    .zip(mean)
+                    .zip(&scale)
+                    .map(|((b, m), s)| b - m * s)
+                    .collect();
                 (scale, bias)
             }
         }
@@ -61,7 +75,10 @@ impl LayerNorm {
                 bias: file.f32(&layer.bn_name("bias"), &shape)?,
             })
         } else {
-            Err(Error::MissingTensor { file: file.kind(), name: layer.bn_name("gamma") })
+            Err(Error::MissingTensor {
+                file: file.kind(),
+                name: layer.bn_name("gamma"),
+            })
         }
     }
 
@@ -69,8 +86,18 @@ impl LayerNorm {
     pub fn write(&self, w: &mut TensorWriter, layer: &ConvLayer, dtype: StoreAs) {
         let shape = [layer.out_channels as usize];
         match self {
-            LayerNorm::Batch { gamma, beta, mean, var } => {
-                for (field, v) in [("gamma", gamma), ("beta", beta), ("mean", mean), ("var", var)] {
+            LayerNorm::Batch {
+                gamma,
+                beta,
+                mean,
+                var,
+            } => {
+                for (field, v) in [
+                    ("gamma", gamma),
+                    ("beta", beta),
+                    ("mean", mean),
+                    ("var", var),
+                ] {
                     w.tensor(&layer.bn_name(field), &shape, v, dtype);
                 }
             }
@@ -87,7 +114,10 @@ impl LayerNorm {
 /// # Errors
 /// See [`LayerNorm::read`].
 pub fn read_all(file: &mut TensorFile<'_>, arch: &Architecture) -> Result<Vec<LayerNorm>> {
-    arch.layers.iter().map(|l| LayerNorm::read(file, l)).collect()
+    arch.layers
+        .iter()
+        .map(|l| LayerNorm::read(file, l))
+        .collect()
 }
 
 /// Folds all layers into one flat scale/bias vector laid out by
@@ -95,15 +125,29 @@ pub fn read_all(file: &mut TensorFile<'_>, arch: &Architecture) -> Result<Vec<La
 ///
 /// # Errors
 /// [`Error::NonFinite`] when a fold yields NaN or infinity (e.g. `var + eps <= 0`).
-pub fn fold_all(norms: &[LayerNorm], eps: f32, arch: &Architecture, file: FileKind) -> Result<Vec<f32>> {
+pub fn fold_all(
+    norms: &[LayerNorm],
+    eps: f32,
+    arch: &Architecture,
+    file: FileKind,
+) -> Result<Vec<f32>> {
     let mut flat = vec![0.0f32; arch.layout.scale_bias_len];
-    for ((layer, norm), &offset) in arch.layers.iter().zip(norms).zip(&arch.layout.scale_bias_offset) {
+    for ((layer, norm), &offset) in arch
+        .layers
+        .iter()
+        .zip(norms)
+        .zip(&arch.layout.scale_bias_offset)
+    {
         let (scale, bias) = norm.fold(eps);
         let c = layer.out_channels as usize;
         for (i, v) in scale.iter().chain(&bias).enumerate() {
             if !v.is_finite() {
                 let field = if i < c { "var" } else { "bias" };
-                return Err(Error::NonFinite { file, name: layer.bn_name(field), index: i % c });
+                return Err(Error::NonFinite {
+                    file,
+                    name: layer.bn_name(field),
+                    index: i % c,
+                });
             }
         }
         flat[offset..offset + c].copy_from_slice(&scale);

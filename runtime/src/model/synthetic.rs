@@ -7,7 +7,7 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::image::{RgbaImage, Resolution};
+use crate::image::{Resolution, RgbaImage};
 use crate::model::arch::MOBILENET_V2_BLOCKS;
 use crate::model::backbone::{Backbone, Classifier};
 use crate::model::config::{BackboneConfig, Normalization, Padding};
@@ -35,7 +35,13 @@ pub struct SyntheticSpec {
 impl Default for SyntheticSpec {
     /// MobileNetV2 1.0, 1000 classes, PyTorch padding, calibrated at 224.
     fn default() -> Self {
-        SyntheticSpec { width: 1.0, classes: 1000, padding: Padding::Symmetric, seed: 2018, calibration_side: 224 }
+        SyntheticSpec {
+            width: 1.0,
+            classes: 1000,
+            padding: Padding::Symmetric,
+            seed: 2018,
+            calibration_side: 224,
+        }
     }
 }
 
@@ -52,9 +58,30 @@ pub struct SyntheticTask {
 
 /// The three tasks of the embedded model: S/B only, S/B + depthwise, S/B + classifier.
 pub const SYNTHETIC_TASKS: [SyntheticTask; 3] = [
-    SyntheticTask { name: "objects", kind: PatchKind { depthwise: false, classifier: false }, classes: 0 },
-    SyntheticTask { name: "scenes", kind: PatchKind { depthwise: true, classifier: false }, classes: 0 },
-    SyntheticTask { name: "flowers", kind: PatchKind { depthwise: false, classifier: true }, classes: 17 },
+    SyntheticTask {
+        name: "objects",
+        kind: PatchKind {
+            depthwise: false,
+            classifier: false,
+        },
+        classes: 0,
+    },
+    SyntheticTask {
+        name: "scenes",
+        kind: PatchKind {
+            depthwise: true,
+            classifier: false,
+        },
+        classes: 0,
+    },
+    SyntheticTask {
+        name: "flowers",
+        kind: PatchKind {
+            depthwise: false,
+            classifier: true,
+        },
+        classes: 17,
+    },
 ];
 
 fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f32) -> Vec<f32> {
@@ -64,14 +91,18 @@ fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f32) -> Vec<f32> {
 /// A deterministic RGBA test image with smooth structure and some noise.
 pub fn test_image(width: u32, height: u32, seed: u64) -> Vec<u8> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let phase: f32 = rng.random_range(0.0..6.28);
+    let phase: f32 = rng.random_range(0.0..std::f32::consts::TAU);
     let mut data = Vec::with_capacity(width as usize * height as usize * 4);
     for y in 0..height {
         for x in 0..width {
             let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
             let r = 128.0 + 100.0 * (9.0 * fx + phase).sin() * (5.0 * fy).cos();
             let g = 128.0 + 90.0 * (7.0 * (fx + fy) - phase).cos();
-            let b = if ((fx - 0.5).powi(2) + (fy - 0.4).powi(2)) < 0.06 { 220.0 } else { 60.0 + 80.0 * fy };
+            let b = if ((fx - 0.5).powi(2) + (fy - 0.4).powi(2)) < 0.06 {
+                220.0
+            } else {
+                60.0 + 80.0 * fy
+            };
             for v in [r, g, b] {
                 let noise: f32 = rng.random_range(-12.0..12.0);
                 data.push((v + noise).clamp(0.0, 255.0) as u8);
@@ -100,7 +131,11 @@ fn measured_norm(ys: &[Tensor], gamma: &[f32], beta: &[f32]) -> LayerNorm {
             sq[i % c] += (*v as f64).powi(2);
         }
     }
-    let var: Vec<f64> = sq.iter().zip(&mean).map(|(s, m)| s / n - (m / n).powi(2)).collect();
+    let var: Vec<f64> = sq
+        .iter()
+        .zip(&mean)
+        .map(|(s, m)| s / n - (m / n).powi(2))
+        .collect();
     let floor = (0.25 * var.iter().sum::<f64>() / c.max(1) as f64).max(1e-3);
     LayerNorm::Batch {
         gamma: gamma.to_vec(),
@@ -111,7 +146,10 @@ fn measured_norm(ys: &[Tensor], gamma: &[f32], beta: &[f32]) -> LayerNorm {
 }
 
 /// Gamma and beta per layer; linear layers get smaller betas so residual sums stay bounded.
-fn affine(backbone_layers: &[crate::model::ConvLayer], rng: &mut ChaCha8Rng) -> Vec<(Vec<f32>, Vec<f32>)> {
+fn affine(
+    backbone_layers: &[crate::model::ConvLayer],
+    rng: &mut ChaCha8Rng,
+) -> Vec<(Vec<f32>, Vec<f32>)> {
     backbone_layers
         .iter()
         .map(|l| {
@@ -129,16 +167,30 @@ fn affine(backbone_layers: &[crate::model::ConvLayer], rng: &mut ChaCha8Rng) -> 
 
 /// Frames the BN statistics are measured on: camera-like sizes, resized like
 /// real input, so the statistics match what inference sees.
-const CALIBRATION_FRAMES: [(u32, u32, u64); 4] = [(320, 240, 101), (240, 320, 102), (400, 400, 103), (512, 288, 104)];
+const CALIBRATION_FRAMES: [(u32, u32, u64); 4] = [
+    (320, 240, 101),
+    (240, 320, 102),
+    (400, 400, 103),
+    (512, 288, 104),
+];
 
 /// Measures BN statistics at `side` with the given depthwise kernels and affine params.
-fn calibrate(backbone: &Backbone, dw: Option<&[f32]>, side: u32, affine: &[(Vec<f32>, Vec<f32>)]) -> Vec<LayerNorm> {
+fn calibrate(
+    backbone: &Backbone,
+    dw: Option<&[f32]>,
+    side: u32,
+    affine: &[(Vec<f32>, Vec<f32>)],
+) -> Vec<LayerNorm> {
     let inputs = CALIBRATION_FRAMES
         .iter()
         .filter_map(|&(w, h, seed)| {
             let pixels = test_image(w, h, seed);
             let image = RgbaImage::new(w, h, &pixels).ok()?;
-            Some(reference::preprocess::preprocess(&image, side as usize, &backbone.config.normalization))
+            Some(reference::preprocess::preprocess(
+                &image,
+                side as usize,
+                &backbone.config.normalization,
+            ))
         })
         .collect();
     let mut norms = Vec::with_capacity(affine.len());
@@ -162,7 +214,9 @@ pub fn backbone_bytes(spec: &SyntheticSpec) -> Vec<u8> {
         normalization: Normalization::IMAGENET,
         native_resolution: 224,
         task: "objects".into(),
-        labels: (0..spec.classes).map(|i| format!("synthetic_{i}")).collect(),
+        labels: (0..spec.classes)
+            .map(|i| format!("synthetic_{i}"))
+            .collect(),
         blocks: MOBILENET_V2_BLOCKS.to_vec(),
     };
     let arch = config.architecture();
@@ -174,12 +228,20 @@ pub fn backbone_bytes(spec: &SyntheticSpec) -> Vec<u8> {
             _ => layer.kernel * layer.kernel * layer.in_channels,
         };
         let w = uniform(&mut rng, layer.weight_len(), (3.0 / fan_in as f32).sqrt());
-        let dst = if layer.kind == LayerKind::Depthwise { &mut depthwise } else { &mut dense };
+        let dst = if layer.kind == LayerKind::Depthwise {
+            &mut depthwise
+        } else {
+            &mut dense
+        };
         dst[off..off + w.len()].copy_from_slice(&w);
     }
     let f = arch.feature_channels as usize;
     let classifier = Classifier {
-        weight: uniform(&mut rng, spec.classes as usize * f, 2.0 * (3.0 / f as f32).sqrt()),
+        weight: uniform(
+            &mut rng,
+            spec.classes as usize * f,
+            2.0 * (3.0 / f as f32).sqrt(),
+        ),
         bias: uniform(&mut rng, spec.classes as usize, 0.1),
         labels: config.labels.clone(),
     };
@@ -206,7 +268,11 @@ pub fn task_patches(backbone: &Backbone, resolutions: &[Resolution], seed: u64) 
     for task in SYNTHETIC_TASKS {
         let gb = affine(&backbone.arch.layers, &mut rng);
         let dw = task.kind.depthwise.then(|| {
-            backbone.depthwise.iter().map(|w| w * rng.random_range(0.7f32..1.3)).collect::<Vec<f32>>()
+            backbone
+                .depthwise
+                .iter()
+                .map(|w| w * rng.random_range(0.7f32..1.3))
+                .collect::<Vec<f32>>()
         });
         let classifier = task.kind.classifier.then(|| {
             let f = backbone.arch.feature_channels as usize;

@@ -21,10 +21,18 @@ impl<'a> TensorFile<'a> {
     /// # Errors
     /// [`Error::Malformed`] for a truncated file, bad header JSON or bad offsets.
     pub fn parse(kind: FileKind, bytes: &'a [u8]) -> Result<Self> {
-        let malformed = |e: safetensors::SafeTensorError| Error::Malformed { file: kind, detail: e.to_string() };
+        let malformed = |e: safetensors::SafeTensorError| Error::Malformed {
+            file: kind,
+            detail: e.to_string(),
+        };
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(malformed)?;
         let tensors = SafeTensors::deserialize(bytes).map_err(malformed)?;
-        Ok(TensorFile { kind, tensors, metadata: meta.metadata().clone().unwrap_or_default(), read: BTreeSet::new() })
+        Ok(TensorFile {
+            kind,
+            tensors,
+            metadata: meta.metadata().clone().unwrap_or_default(),
+            read: BTreeSet::new(),
+        })
     }
 
     /// Which kind of file this is.
@@ -42,7 +50,10 @@ impl<'a> TensorFile<'a> {
     /// # Errors
     /// [`Error::MissingMetadata`] when absent.
     pub fn require_meta(&self, key: &'static str) -> Result<&str> {
-        self.meta(key).ok_or(Error::MissingMetadata { file: self.kind, key })
+        self.meta(key).ok_or(Error::MissingMetadata {
+            file: self.kind,
+            key,
+        })
     }
 
     /// Whether a tensor of that name exists.
@@ -65,7 +76,10 @@ impl<'a> TensorFile<'a> {
         let view = self
             .tensors
             .tensor(name)
-            .map_err(|_| Error::MissingTensor { file: kind, name: name.to_string() })?;
+            .map_err(|_| Error::MissingTensor {
+                file: kind,
+                name: name.to_string(),
+            })?;
         if view.shape() != shape {
             return Err(Error::TensorShape {
                 file: kind,
@@ -75,18 +89,30 @@ impl<'a> TensorFile<'a> {
             });
         }
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::F32 => view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
             Dtype::F16 => view
                 .data()
                 .chunks_exact(2)
                 .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
             other => {
-                return Err(Error::TensorDtype { file: kind, name: name.to_string(), dtype: format!("{other:?}") });
+                return Err(Error::TensorDtype {
+                    file: kind,
+                    name: name.to_string(),
+                    dtype: format!("{other:?}"),
+                });
             }
         };
         if let Some(index) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { file: kind, name: name.to_string(), index });
+            return Err(Error::NonFinite {
+                file: kind,
+                name: name.to_string(),
+                index,
+            });
         }
         self.read.insert(name.to_string());
         Ok(values)
@@ -100,7 +126,10 @@ impl<'a> TensorFile<'a> {
         let mut names = self.tensors.names();
         names.sort_unstable();
         match names.into_iter().find(|n| !self.read.contains(*n)) {
-            Some(name) => Err(Error::UnknownTensor { file: self.kind, name: name.to_string() }),
+            Some(name) => Err(Error::UnknownTensor {
+                file: self.kind,
+                name: name.to_string(),
+            }),
             None => Ok(()),
         }
     }
@@ -158,18 +187,37 @@ impl TensorWriter {
     }
 
     /// Adds a tensor.
-    pub fn tensor(&mut self, name: &str, shape: &[usize], values: &[f32], dtype: StoreAs) -> &mut Self {
+    pub fn tensor(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        values: &[f32],
+        dtype: StoreAs,
+    ) -> &mut Self {
         let (dt, bytes) = match dtype {
-            StoreAs::F32 => (Dtype::F32, values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            StoreAs::F16 => (Dtype::F16, values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()),
+            StoreAs::F32 => (
+                Dtype::F32,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+            StoreAs::F16 => (
+                Dtype::F16,
+                values
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+            ),
         };
-        self.tensors.push((name.to_string(), dt, shape.to_vec(), bytes));
+        self.tensors
+            .push((name.to_string(), dt, shape.to_vec(), bytes));
         self
     }
 
     /// Serialises to safetensors bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let views = self.tensors.iter().map(|(n, d, s, b)| (n.as_str(), OwnedView(*d, s, b)));
+        let views = self
+            .tensors
+            .iter()
+            .map(|(n, d, s, b)| (n.as_str(), OwnedView(*d, s, b)));
         // Serialisation only fails for inconsistent views, which this type cannot build.
         safetensors::serialize(views, Some(self.metadata.clone())).unwrap_or_default()
     }

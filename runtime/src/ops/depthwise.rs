@@ -1,6 +1,6 @@
 //! `shaders/depthwise.wgsl`: kxk depthwise convolution with fused BN and ReLU6.
 
-use super::{conv_geometry, groups, Dispatch, Kernel, LayerParams};
+use super::{Dispatch, Kernel, LayerParams, conv_geometry, groups};
 use crate::model::Padding;
 
 /// Shape of a depthwise convolution.
@@ -22,7 +22,8 @@ pub struct DepthwiseShape {
 
 /// The dispatch for `shape` with kernels at `weight_offset` of the depthwise buffer.
 pub fn dispatch(shape: DepthwiseShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
-    let (pt, pl, oh, ow) = conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
+    let (pt, pl, oh, ow) =
+        conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
     Dispatch {
         kernel: Kernel::Depthwise,
         params: LayerParams {

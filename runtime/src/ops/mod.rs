@@ -140,7 +140,13 @@ pub(crate) fn groups(n: u32, size: u32) -> u32 {
 }
 
 /// Spatial geometry of a convolution: `(pad_top, pad_left, out_h, out_w)`.
-pub(crate) fn conv_geometry(padding: crate::model::Padding, h: u32, w: u32, k: u32, s: u32) -> (u32, u32, u32, u32) {
+pub(crate) fn conv_geometry(
+    padding: crate::model::Padding,
+    h: u32,
+    w: u32,
+    k: u32,
+    s: u32,
+) -> (u32, u32, u32, u32) {
     let (pt, oh) = padding.begin_and_output(h, k, s);
     let (pl, ow) = padding.begin_and_output(w, k, s);
     (pt, pl, oh, ow)

@@ -1,6 +1,6 @@
 //! `shaders/pointwise.wgsl`: 1x1 convolution with fused BN, optional ReLU6 and residual.
 
-use super::{groups, Dispatch, Kernel, LayerParams};
+use super::{Dispatch, Kernel, LayerParams, groups};
 
 /// Shape and epilogue of a 1x1 convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,10 @@ pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) ->
             residual: u32::from(shape.residual),
             ..LayerParams::default()
         },
-        workgroups: [groups(shape.cout.div_ceil(4), 8), groups((shape.h * shape.w).div_ceil(4), 8), 1],
+        workgroups: [
+            groups(shape.cout.div_ceil(4), 8),
+            groups((shape.h * shape.w).div_ceil(4), 8),
+            1,
+        ],
     }
 }

@@ -1,6 +1,6 @@
 //! `shaders/preprocess.wgsl`: image resize and normalisation.
 
-use super::{groups, Dispatch, Kernel, LayerParams};
+use super::{Dispatch, Kernel, LayerParams, groups};
 use crate::model::Normalization;
 
 /// The dispatch resizing an `image_w x image_h` image to `side x side`.

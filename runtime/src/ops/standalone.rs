@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::gpu::GpuContext;
 use crate::gpu::pipelines::Pipelines;
 use crate::gpu::transfer::{self, f16_bytes, f32_bytes};
-use crate::gpu::GpuContext;
 use crate::ops::{Dispatch, LayerParams};
 use crate::shaders::WeightPrecision;
 
@@ -44,7 +44,10 @@ pub struct PreparedKernel {
 }
 
 fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: buffer.as_entire_binding() }
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
 }
 
 impl PreparedKernel {
@@ -52,7 +55,12 @@ impl PreparedKernel {
     ///
     /// # Errors
     /// [`crate::Error::F16Unsupported`], [`crate::Error::ShaderInvalid`].
-    pub fn new(ctx: &Arc<GpuContext>, precision: WeightPrecision, dispatch: Dispatch, inputs: &KernelInputs<'_>) -> Result<Self> {
+    pub fn new(
+        ctx: &Arc<GpuContext>,
+        precision: WeightPrecision,
+        dispatch: Dispatch,
+        inputs: &KernelInputs<'_>,
+    ) -> Result<Self> {
         let pipelines = ctx.pipelines(precision)?;
         let storage = wgpu::BufferUsages::STORAGE;
         let family = dispatch.kernel.family().name;
@@ -61,19 +69,53 @@ impl PreparedKernel {
             WeightPrecision::F16 => transfer::upload(ctx, label, &f16_bytes(v), storage),
         };
         let mut record = vec![0u8; crate::ops::PARAMS_STRIDE as usize];
-        record[..std::mem::size_of::<LayerParams>()].copy_from_slice(bytemuck::bytes_of(&dispatch.params));
-        let params = transfer::upload(ctx, &format!("{family}/standalone/params"), &record, wgpu::BufferUsages::UNIFORM);
-        let input = transfer::upload(ctx, &format!("{family}/standalone/input"), inputs.input, storage);
-        let residual = transfer::upload(ctx, &format!("{family}/standalone/residual"), f32_bytes(inputs.residual), storage);
+        record[..std::mem::size_of::<LayerParams>()]
+            .copy_from_slice(bytemuck::bytes_of(&dispatch.params));
+        let params = transfer::upload(
+            ctx,
+            &format!("{family}/standalone/params"),
+            &record,
+            wgpu::BufferUsages::UNIFORM,
+        );
+        let input = transfer::upload(
+            ctx,
+            &format!("{family}/standalone/input"),
+            inputs.input,
+            storage,
+        );
+        let residual = transfer::upload(
+            ctx,
+            &format!("{family}/standalone/residual"),
+            f32_bytes(inputs.residual),
+            storage,
+        );
         let out_bytes = (inputs.output_len * 4) as u64;
-        let output = transfer::empty(ctx, &format!("{family}/standalone/output"), out_bytes, storage | wgpu::BufferUsages::COPY_SRC);
+        let output = transfer::empty(
+            ctx,
+            &format!("{family}/standalone/output"),
+            out_bytes,
+            storage | wgpu::BufferUsages::COPY_SRC,
+        );
         let staging = transfer::staging(ctx, &format!("{family}/standalone/staging"), out_bytes);
         let dense = weights(&format!("{family}/standalone/weights"), inputs.weights);
-        let scale_bias = transfer::upload(ctx, &format!("{family}/standalone/scale_bias"), f32_bytes(inputs.scale_bias), storage);
+        let scale_bias = transfer::upload(
+            ctx,
+            &format!("{family}/standalone/scale_bias"),
+            f32_bytes(inputs.scale_bias),
+            storage,
+        );
         let dw = weights(&format!("{family}/standalone/depthwise"), inputs.depthwise);
-        let cls_w = weights(&format!("{family}/standalone/classifier_weight"), inputs.classifier_weight);
-        let cls_b = transfer::upload(ctx, &format!("{family}/standalone/classifier_bias"), f32_bytes(inputs.classifier_bias), storage);
-        
+        let cls_w = weights(
+            &format!("{family}/standalone/classifier_weight"),
+            inputs.classifier_weight,
+        );
+        let cls_b = transfer::upload(
+            ctx,
+            &format!("{family}/standalone/classifier_bias"),
+            f32_bytes(inputs.classifier_bias),
+            storage,
+        );
+
         let io = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some(&format!("{family}/standalone/io")),
             layout: &ctx.layouts.io,
@@ -108,7 +150,10 @@ impl PreparedKernel {
                 entry(3, &scale_bias),
                 entry(6, &dw),
                 entry(7, &cls_w),
-                wgpu::BindGroupEntry { binding: 8, resource: bias_binding },
+                wgpu::BindGroupEntry {
+                    binding: 8,
+                    resource: bias_binding,
+                },
             ],
         });
         ctx.check_errors("standalone setup")?;
@@ -132,14 +177,25 @@ impl PreparedKernel {
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| crate::Error::Gpu { operation: "poll", message: e.to_string() })?;
+            .map_err(|e| crate::Error::Gpu {
+                operation: "poll",
+                message: e.to_string(),
+            })?;
         self.ctx.check_errors("standalone run")
     }
 
     fn submit(&self, copy_out: bool) -> Result<()> {
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("standalone") });
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("standalone"),
+            });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("standalone"), timestamp_writes: None });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("standalone"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(self.pipelines.get(self.dispatch.kernel));
             pass.set_bind_group(0, &self.groups[0], &[0]);
             pass.set_bind_group(1, &self.groups[1], &[]);
@@ -169,6 +225,11 @@ impl PreparedKernel {
 ///
 /// # Errors
 /// See [`PreparedKernel::new`] and [`PreparedKernel::run_and_read`].
-pub fn run(ctx: &Arc<GpuContext>, precision: WeightPrecision, dispatch: Dispatch, inputs: &KernelInputs<'_>) -> Result<Vec<f32>> {
+pub fn run(
+    ctx: &Arc<GpuContext>,
+    precision: WeightPrecision,
+    dispatch: Dispatch,
+    inputs: &KernelInputs<'_>,
+) -> Result<Vec<f32>> {
     PreparedKernel::new(ctx, precision, dispatch, inputs)?.run_and_read()
 }

@@ -1,6 +1,6 @@
 //! `shaders/stem_conv.wgsl`: dense kxk convolution with fused BN and ReLU6.
 
-use super::{conv_geometry, groups, Dispatch, Kernel, LayerParams};
+use super::{Dispatch, Kernel, LayerParams, conv_geometry, groups};
 use crate::model::Padding;
 
 /// Shape of a dense convolution.
@@ -24,7 +24,8 @@ pub struct StemConvShape {
 
 /// The dispatch for `shape` with weights at `weight_offset` and scales at `scale_offset`.
 pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
-    let (pt, pl, oh, ow) = conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
+    let (pt, pl, oh, ow) =
+        conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
     Dispatch {
         kernel: Kernel::StemConv,
         params: LayerParams {

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::error::{Error, FileKind, Result};
-use crate::model::config::{parse_labels, FORMAT_VERSION, PATCH_FORMAT};
+use crate::model::config::{FORMAT_VERSION, PATCH_FORMAT, parse_labels};
 use crate::model::norm::{self, LayerNorm};
 use crate::model::tensors::{StoreAs, TensorFile, TensorWriter};
 use crate::model::{Backbone, BackboneId, Classifier, LayerKind};
@@ -63,7 +63,10 @@ impl Patch {
             id: DEFAULT_PATCH_ID.to_string(),
             task: backbone.config.task.clone(),
             resolution: None,
-            kind: PatchKind { depthwise: false, classifier: false },
+            kind: PatchKind {
+                depthwise: false,
+                classifier: false,
+            },
             backbone: backbone.identity,
             bn_epsilon: backbone.config.bn_epsilon,
             norms: backbone.norms.clone(),
@@ -80,12 +83,13 @@ impl Patch {
     pub fn from_bytes(bytes: &[u8], backbone: &Backbone) -> Result<Patch> {
         let kind_f = FileKind::Patch;
         let mut file = TensorFile::parse(kind_f, bytes)?;
-        let invalid = |key: &'static str, value: &str, expected: &'static str| Error::InvalidMetadata {
-            file: kind_f,
-            key,
-            value: value.to_string(),
-            expected,
-        };
+        let invalid =
+            |key: &'static str, value: &str, expected: &'static str| Error::InvalidMetadata {
+                file: kind_f,
+                key,
+                value: value.to_string(),
+                expected,
+            };
         let format = file.require_meta("format")?;
         if format != PATCH_FORMAT {
             return Err(invalid("format", format, "patchrt.patch"));
@@ -96,7 +100,11 @@ impl Patch {
         }
         let id = file.require_meta("patch_id")?.to_string();
         if id.is_empty() || id.len() > 128 || id == DEFAULT_PATCH_ID {
-            return Err(invalid("patch_id", &id, "1..=128 characters, not \"default\""));
+            return Err(invalid(
+                "patch_id",
+                &id,
+                "1..=128 characters, not \"default\"",
+            ));
         }
         let declared = file.require_meta("backbone_sha256")?;
         if declared != backbone.identity.hex() {
@@ -149,7 +157,10 @@ impl Patch {
         let classifier = match file.shape("classifier.bias") {
             None => {
                 if file.has("classifier.weight") {
-                    return Err(Error::MissingTensor { file: kind_f, name: "classifier.bias".into() });
+                    return Err(Error::MissingTensor {
+                        file: kind_f,
+                        name: "classifier.bias".into(),
+                    });
                 }
                 None
             }
@@ -173,13 +184,30 @@ impl Patch {
                 })
             }
         };
-        let kind = PatchKind { depthwise: depthwise.is_some(), classifier: classifier.is_some() };
+        let kind = PatchKind {
+            depthwise: depthwise.is_some(),
+            classifier: classifier.is_some(),
+        };
         let kind_s = file.require_meta("kind")?;
         if kind_s != kind.to_string() {
-            return Err(invalid("kind", kind_s, "the kind matching the tensors present (e.g. scale_bias+classifier)"));
+            return Err(invalid(
+                "kind",
+                kind_s,
+                "the kind matching the tensors present (e.g. scale_bias+classifier)",
+            ));
         }
         file.reject_unread()?;
-        Ok(Patch { id, task, resolution, kind, backbone: backbone.identity, bn_epsilon, norms, depthwise, classifier })
+        Ok(Patch {
+            id,
+            task,
+            resolution,
+            kind,
+            backbone: backbone.identity,
+            bn_epsilon,
+            norms,
+            depthwise,
+            classifier,
+        })
     }
 
     /// Folded scale/bias of every layer, flat, in the backbone's layout.
@@ -187,7 +215,12 @@ impl Patch {
     /// # Errors
     /// [`Error::NonFinite`] if the fold overflows.
     pub fn scale_bias(&self, backbone: &Backbone) -> Result<Vec<f32>> {
-        norm::fold_all(&self.norms, self.bn_epsilon, &backbone.arch, FileKind::Patch)
+        norm::fold_all(
+            &self.norms,
+            self.bn_epsilon,
+            &backbone.arch,
+            FileKind::Patch,
+        )
     }
 
     /// Serialises the patch in the PatchRT format.
@@ -197,7 +230,10 @@ impl Patch {
             .meta("format_version", FORMAT_VERSION)
             .meta("patch_id", self.id.clone())
             .meta("task", self.task.clone())
-            .meta("resolution", self.resolution.map_or("any".to_string(), |r| r.to_string()))
+            .meta(
+                "resolution",
+                self.resolution.map_or("any".to_string(), |r| r.to_string()),
+            )
             .meta("kind", self.kind.to_string())
             .meta("backbone_sha256", self.backbone.hex())
             .meta("bn_epsilon", format!("{:e}", self.bn_epsilon));
@@ -206,15 +242,28 @@ impl Patch {
             self.norms[i].write(&mut w, layer, dtype);
             if let (Some(dw), LayerKind::Depthwise) = (&self.depthwise, layer.kind) {
                 let off = arch.layout.weight_offset[i];
-                w.tensor(&layer.weight_name(), &layer.weight_shape(), &dw[off..off + layer.weight_len()], dtype);
+                w.tensor(
+                    &layer.weight_name(),
+                    &layer.weight_shape(),
+                    &dw[off..off + layer.weight_len()],
+                    dtype,
+                );
             }
         }
         if let Some(c) = &self.classifier {
             let n = c.classes() as usize;
-            w.tensor("classifier.weight", &[n, arch.feature_channels as usize], &c.weight, dtype);
+            w.tensor(
+                "classifier.weight",
+                &[n, arch.feature_channels as usize],
+                &c.weight,
+                dtype,
+            );
             w.tensor("classifier.bias", &[n], &c.bias, dtype);
             if !c.labels.is_empty() {
-                w.meta("labels", serde_json::Value::from(c.labels.clone()).to_string());
+                w.meta(
+                    "labels",
+                    serde_json::Value::from(c.labels.clone()).to_string(),
+                );
             }
         }
         w.to_bytes()
@@ -224,6 +273,9 @@ impl Patch {
     pub fn parameter_count(&self, backbone: &Backbone) -> usize {
         backbone.arch.scale_bias_params()
             + self.depthwise.as_ref().map_or(0, Vec::len)
-            + self.classifier.as_ref().map_or(0, |c| c.weight.len() + c.bias.len())
+            + self
+                .classifier
+                .as_ref()
+                .map_or(0, |c| c.weight.len() + c.bias.len())
     }
 }

@@ -3,5 +3,5 @@
 pub mod file;
 pub mod registry;
 
-pub use file::{Patch, PatchKind, DEFAULT_PATCH_ID};
+pub use file::{DEFAULT_PATCH_ID, Patch, PatchKind};
 pub use registry::{PatchInfo, PatchRegistry};

@@ -44,11 +44,19 @@ pub struct PatchRegistry<T> {
 impl<T> PatchRegistry<T> {
     /// An empty registry with a budget of `budget` bytes for unpinned patches.
     pub fn new(budget: u64) -> Self {
-        PatchRegistry { entries: HashMap::new(), clock: 0, budget }
+        PatchRegistry {
+            entries: HashMap::new(),
+            clock: 0,
+            budget,
+        }
     }
 
     fn used(&self) -> u64 {
-        self.entries.values().filter(|e| !e.pinned).map(|e| e.info.gpu_bytes).sum()
+        self.entries
+            .values()
+            .filter(|e| !e.pinned)
+            .map(|e| e.info.gpu_bytes)
+            .sum()
     }
 
     /// Whether `id` is resident.
@@ -62,16 +70,30 @@ impl<T> PatchRegistry<T> {
     /// # Errors
     /// [`Error::DuplicatePatch`]; [`Error::PatchBudgetExceeded`] when it cannot
     /// fit even alone (nothing is evicted then).
-    pub fn insert(&mut self, info: PatchInfo, value: T, pinned: bool, keep: &str) -> Result<Vec<String>> {
+    pub fn insert(
+        &mut self,
+        info: PatchInfo,
+        value: T,
+        pinned: bool,
+        keep: &str,
+    ) -> Result<Vec<String>> {
         if self.entries.contains_key(&info.id) {
             return Err(Error::DuplicatePatch { id: info.id });
         }
         let mut evicted = Vec::new();
         if !pinned {
-            let protected: u64 =
-                self.entries.values().filter(|e| !e.pinned && e.info.id == keep).map(|e| e.info.gpu_bytes).sum();
+            let protected: u64 = self
+                .entries
+                .values()
+                .filter(|e| !e.pinned && e.info.id == keep)
+                .map(|e| e.info.gpu_bytes)
+                .sum();
             if protected + info.gpu_bytes > self.budget {
-                return Err(Error::PatchBudgetExceeded { id: info.id, needed: info.gpu_bytes, budget: self.budget });
+                return Err(Error::PatchBudgetExceeded {
+                    id: info.id,
+                    needed: info.gpu_bytes,
+                    budget: self.budget,
+                });
             }
             while self.used() + info.gpu_bytes > self.budget {
                 let victim = self
@@ -91,7 +113,16 @@ impl<T> PatchRegistry<T> {
         }
         self.clock += 1;
         let id = info.id.clone();
-        self.entries.insert(id, Entry { info, value, last_used: self.clock, loaded: self.clock, pinned });
+        self.entries.insert(
+            id,
+            Entry {
+                info,
+                value,
+                last_used: self.clock,
+                loaded: self.clock,
+                pinned,
+            },
+        );
         Ok(evicted)
     }
 
@@ -102,7 +133,10 @@ impl<T> PatchRegistry<T> {
     pub fn touch(&mut self, id: &str) -> Result<&T> {
         self.clock += 1;
         let clock = self.clock;
-        let e = self.entries.get_mut(id).ok_or_else(|| Error::UnknownPatch { id: id.to_string() })?;
+        let e = self
+            .entries
+            .get_mut(id)
+            .ok_or_else(|| Error::UnknownPatch { id: id.to_string() })?;
         e.last_used = clock;
         Ok(&e.value)
     }
@@ -119,8 +153,15 @@ impl<T> PatchRegistry<T> {
     pub fn remove(&mut self, id: &str) -> Result<T> {
         match self.entries.get(id) {
             None => Err(Error::UnknownPatch { id: id.to_string() }),
-            Some(e) if e.pinned => Err(Error::PatchPinned { id: id.to_string(), reason: "it is the backbone's default patch" }),
-            Some(_) => self.entries.remove(id).map(|e| e.value).ok_or_else(|| Error::UnknownPatch { id: id.to_string() }),
+            Some(e) if e.pinned => Err(Error::PatchPinned {
+                id: id.to_string(),
+                reason: "it is the backbone's default patch",
+            }),
+            Some(_) => self
+                .entries
+                .remove(id)
+                .map(|e| e.value)
+                .ok_or_else(|| Error::UnknownPatch { id: id.to_string() }),
         }
     }
 
@@ -135,7 +176,9 @@ impl<T> PatchRegistry<T> {
                 .filter(|e| e.info.task == task && e.info.resolution == want)
                 .max_by_key(|e| (!e.pinned, e.loaded))
         };
-        best(Some(resolution)).or_else(|| best(None)).map(|e| e.info.id.as_str())
+        best(Some(resolution))
+            .or_else(|| best(None))
+            .map(|e| e.info.id.as_str())
     }
 
     /// Infos of all resident patches, sorted by id.
@@ -160,7 +203,10 @@ mod tests {
             id: id.into(),
             task: task.into(),
             resolution: res,
-            kind: PatchKind { depthwise: false, classifier: false },
+            kind: PatchKind {
+                depthwise: false,
+                classifier: false,
+            },
             classes: 10,
             gpu_bytes: bytes,
             parameters: 0,
@@ -170,7 +216,8 @@ mod tests {
     #[test]
     fn evicts_least_recently_used_but_never_the_kept_one() {
         let mut r = PatchRegistry::new(300);
-        r.insert(info("default", "t", None, 1000), (), true, "default").ok();
+        r.insert(info("default", "t", None, 1000), (), true, "default")
+            .ok();
         for id in ["a", "b", "c"] {
             assert!(r.insert(info(id, "t", None, 100), (), false, "a").is_ok());
         }
@@ -186,22 +233,38 @@ mod tests {
         let mut r = PatchRegistry::new(150);
         assert!(r.insert(info("a", "t", None, 100), (), false, "a").is_ok());
         let err = r.insert(info("big", "t", None, 100), (), false, "a");
-        assert!(matches!(err, Err(Error::PatchBudgetExceeded { needed: 100, budget: 150, .. })));
+        assert!(matches!(
+            err,
+            Err(Error::PatchBudgetExceeded {
+                needed: 100,
+                budget: 150,
+                ..
+            })
+        ));
         assert!(r.contains("a"));
     }
 
     #[test]
     fn task_lookup_prefers_exact_resolution_then_any() {
         let mut r = PatchRegistry::new(u64::MAX);
-        r.insert(info("x@160", "x", Some(160), 1), (), false, "").ok();
+        r.insert(info("x@160", "x", Some(160), 1), (), false, "")
+            .ok();
         r.insert(info("x-any", "x", None, 1), (), false, "").ok();
         assert_eq!(r.find_for_task("x", 160), Some("x@160"));
         assert_eq!(r.find_for_task("x", 224), Some("x-any"));
         assert_eq!(r.find_for_task("y", 224), None);
         r.insert(info("x-any-2", "x", None, 1), (), false, "").ok();
-        assert_eq!(r.find_for_task("x", 224), Some("x-any-2"), "the newer load wins");
+        assert_eq!(
+            r.find_for_task("x", 224),
+            Some("x-any-2"),
+            "the newer load wins"
+        );
         r.insert(info("x-pinned", "x", None, 1), (), true, "").ok();
-        assert_eq!(r.find_for_task("x", 224), Some("x-any-2"), "loaded patches beat the backbone's own");
+        assert_eq!(
+            r.find_for_task("x", 224),
+            Some("x-any-2"),
+            "loaded patches beat the backbone's own"
+        );
         assert!(matches!(r.remove("nope"), Err(Error::UnknownPatch { .. })));
     }
 }

@@ -10,7 +10,12 @@ pub fn batch_norm(x: &mut Tensor, norm: &LayerNorm, eps: f32) {
     for (i, v) in x.data.iter_mut().enumerate() {
         let ch = i % c;
         *v = match norm {
-            LayerNorm::Batch { gamma, beta, mean, var } => gamma[ch] * (*v - mean[ch]) / (var[ch] + eps).sqrt() + beta[ch],
+            LayerNorm::Batch {
+                gamma,
+                beta,
+                mean,
+                var,
+            } => gamma[ch] * (*v - mean[ch]) / (var[ch] + eps).sqrt() + beta[ch],
             LayerNorm::Folded { scale, bias } => *v * scale[ch] + bias[ch],
         };
     }

@@ -1,6 +1,6 @@
 //! Reference for `shaders/depthwise.wgsl`: a kxk depthwise convolution.
 
-use super::{pad_before, Tensor};
+use super::{Tensor, pad_before};
 use crate::model::Padding;
 
 /// Depthwise convolution, weights `[k, k, c]`, no bias.

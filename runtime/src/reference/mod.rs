@@ -32,7 +32,12 @@ pub struct Tensor {
 impl Tensor {
     /// A zero tensor.
     pub fn zeros(h: usize, w: usize, c: usize) -> Tensor {
-        Tensor { h, w, c, data: vec![0.0; h * w * c] }
+        Tensor {
+            h,
+            w,
+            c,
+            data: vec![0.0; h * w * c],
+        }
     }
 
     /// Value at `(y, x, ch)`.

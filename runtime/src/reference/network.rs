@@ -1,12 +1,12 @@
 //! The whole network on the CPU.
 
+use super::Tensor;
 use super::batch_norm::{batch_norm, relu6};
 use super::depthwise::depthwise;
 use super::pointwise::{pointwise, residual_add};
 use super::pool_head::{classify, global_avg_pool, softmax};
 use super::preprocess::preprocess;
 use super::stem_conv::conv2d;
-use super::Tensor;
 use crate::image::RgbaImage;
 use crate::model::{Backbone, LayerKind, LayerNorm};
 use crate::patch::Patch;
@@ -41,16 +41,25 @@ pub fn features(
         };
         if layer.block.is_some() && layer.block != current_block {
             current_block = layer.block;
-            let has_residual = arch.layers.iter().any(|l| l.block == layer.block && l.residual);
+            let has_residual = arch
+                .layers
+                .iter()
+                .any(|l| l.block == layer.block && l.residual);
             block_inputs = has_residual.then(|| xs.clone());
         }
-        let (k, s, cout) = (layer.kernel as usize, layer.stride as usize, layer.out_channels as usize);
+        let (k, s, cout) = (
+            layer.kernel as usize,
+            layer.stride as usize,
+            layer.out_channels as usize,
+        );
         let mut ys: Vec<Tensor> = xs
             .iter()
             .map(|x| match layer.kind {
                 LayerKind::Stem => conv2d(x, weight, k, cout, s, padding),
                 LayerKind::Depthwise => depthwise(x, weight, k, s, padding),
-                LayerKind::Expand | LayerKind::Project | LayerKind::Head => pointwise(x, weight, cout),
+                LayerKind::Expand | LayerKind::Project | LayerKind::Head => {
+                    pointwise(x, weight, cout)
+                }
             })
             .collect();
         let norm = norm_for(i, &ys);
@@ -60,11 +69,9 @@ pub fn features(
                 relu6(y);
             }
         }
-        if layer.residual {
-            if let Some(skips) = block_inputs.take() {
-                for (y, skip) in ys.iter_mut().zip(&skips) {
-                    residual_add(y, skip);
-                }
+        if let (true, Some(skips)) = (layer.residual, block_inputs.take()) {
+            for (y, skip) in ys.iter_mut().zip(&skips) {
+                residual_add(y, skip);
             }
         }
         xs = ys;
@@ -73,11 +80,25 @@ pub fn features(
 }
 
 /// Class logits for `image` at `side x side` under `patch`.
-pub fn forward_logits(backbone: &Backbone, patch: &Patch, image: &RgbaImage<'_>, side: u32) -> Vec<f32> {
+pub fn forward_logits(
+    backbone: &Backbone,
+    patch: &Patch,
+    image: &RgbaImage<'_>,
+    side: u32,
+) -> Vec<f32> {
     let input = preprocess(image, side as usize, &backbone.config.normalization);
-    let feats = features(backbone, patch.depthwise.as_deref(), patch.bn_epsilon, vec![input], |i, _| patch.norms[i].clone());
+    let feats = features(
+        backbone,
+        patch.depthwise.as_deref(),
+        patch.bn_epsilon,
+        vec![input],
+        |i, _| patch.norms[i].clone(),
+    );
     let classifier = patch.classifier.as_ref().unwrap_or(&backbone.classifier);
-    feats.first().map(|f| classify(f, classifier)).unwrap_or_default()
+    feats
+        .first()
+        .map(|f| classify(f, classifier))
+        .unwrap_or_default()
 }
 
 /// Class probabilities for `image` at `side x side` under `patch`.

@@ -6,7 +6,9 @@ use crate::model::Classifier;
 /// Mean over all spatial positions, per channel.
 pub fn global_avg_pool(x: &Tensor) -> Vec<f32> {
     let n = (x.h * x.w) as f32;
-    (0..x.c).map(|ch| (0..x.h * x.w).map(|p| x.data[p * x.c + ch]).sum::<f32>() / n).collect()
+    (0..x.c)
+        .map(|ch| (0..x.h * x.w).map(|p| x.data[p * x.c + ch]).sum::<f32>() / n)
+        .collect()
 }
 
 /// `logits[k] = sum_f weight[k][f] * features[f] + bias[k]`.
@@ -16,7 +18,14 @@ pub fn classify(features: &[f32], classifier: &Classifier) -> Vec<f32> {
         .bias
         .iter()
         .enumerate()
-        .map(|(k, b)| classifier.weight[k * f..(k + 1) * f].iter().zip(features).map(|(w, x)| w * x).sum::<f32>() + b)
+        .map(|(k, b)| {
+            classifier.weight[k * f..(k + 1) * f]
+                .iter()
+                .zip(features)
+                .map(|(w, x)| w * x)
+                .sum::<f32>()
+                + b
+        })
         .collect()
 }
 

@@ -1,10 +1,17 @@
 //! Reference for `shaders/stem_conv.wgsl`: a dense kxk convolution.
 
-use super::{pad_before, Tensor};
+use super::{Tensor, pad_before};
 use crate::model::Padding;
 
 /// Dense convolution, weights `[k, k, cin, cout]`, no bias.
-pub fn conv2d(x: &Tensor, weight: &[f32], k: usize, cout: usize, stride: usize, padding: Padding) -> Tensor {
+pub fn conv2d(
+    x: &Tensor,
+    weight: &[f32],
+    k: usize,
+    cout: usize,
+    stride: usize,
+    padding: Padding,
+) -> Tensor {
     let (pt, oh) = pad_before(padding, x.h, k, stride);
     let (pl, ow) = pad_before(padding, x.w, k, stride);
     let mut out = Tensor::zeros(oh, ow, cout);

@@ -15,9 +15,15 @@ use patchrt_tests::{frame, gpu, parse_backbone};
 
 /// An engine over `backbone_bytes` on the shared context, or `None` when GPU
 /// tests are skipped.
-pub fn engine(backbone_bytes: &[u8], precision: WeightPrecision) -> Option<(Arc<GpuContext>, Engine)> {
+pub fn engine(
+    backbone_bytes: &[u8],
+    precision: WeightPrecision,
+) -> Option<(Arc<GpuContext>, Engine)> {
     let ctx = gpu()?;
-    let options = EngineOptions { precision, ..EngineOptions::default() };
+    let options = EngineOptions {
+        precision,
+        ..EngineOptions::default()
+    };
     match Engine::with_context(ctx.clone(), parse_backbone(backbone_bytes), options) {
         Ok(e) => Some((ctx, e)),
         Err(e) => panic!("engine creation failed: {e}"),
@@ -51,7 +57,13 @@ pub fn probs(engine: &Engine, image: &RgbaImage<'_>, res: u32) -> Vec<f32> {
 
 /// A synthetic backbone of another width/padding, as bytes.
 pub fn variant(width: f32, padding: patchrt::model::Padding) -> Vec<u8> {
-    synthetic::backbone_bytes(&SyntheticSpec { width, classes: 50, padding, calibration_side: 128, ..SyntheticSpec::default() })
+    synthetic::backbone_bytes(&SyntheticSpec {
+        width,
+        classes: 50,
+        padding,
+        calibration_side: 128,
+        ..SyntheticSpec::default()
+    })
 }
 
 /// A parsed backbone.

@@ -269,7 +269,6 @@ fn custom_block_table_sets_the_architecture() {
 }
 
 #[test]
-#[ignore = "Backbone::to_bytes does not write the `blocks` key, so a custom block table is lost on save"]
 fn custom_block_table_survives_to_bytes() {
     let parts = custom_blocks_backbone();
     let b = parse_backbone(&parts.encode());
