@@ -69,7 +69,9 @@ pub fn features(
                 relu6(y);
             }
         }
-        if let (true, Some(skips)) = (layer.residual, block_inputs.take()) {
+        if layer.residual
+            && let Some(skips) = block_inputs.take()
+        {
             for (y, skip) in ys.iter_mut().zip(&skips) {
                 residual_add(y, skip);
             }
