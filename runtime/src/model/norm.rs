@@ -142,7 +142,14 @@ pub fn fold_all(
         let c = layer.out_channels as usize;
         for (i, v) in scale.iter().chain(&bias).enumerate() {
             if !v.is_finite() {
-                let field = if i < c { "var" } else { "bias" };
+                // Name a tensor the file really has: the fold's inputs for BN
+                // form, the folded tensor itself otherwise.
+                let field = match (norm, i < c) {
+                    (LayerNorm::Batch { .. }, true) => "var",
+                    (LayerNorm::Batch { .. }, false) => "mean",
+                    (LayerNorm::Folded { .. }, true) => "scale",
+                    (LayerNorm::Folded { .. }, false) => "bias",
+                };
                 return Err(Error::NonFinite {
                     file,
                     name: layer.bn_name(field),

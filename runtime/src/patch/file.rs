@@ -103,11 +103,11 @@ impl Patch {
             return Err(invalid(
                 "patch_id",
                 &id,
-                "1..=128 characters, not \"default\"",
+                "1..=128 bytes of UTF-8, not \"default\"",
             ));
         }
         let declared = file.require_meta("backbone_sha256")?;
-        if declared != backbone.identity.hex() {
+        if !declared.eq_ignore_ascii_case(&backbone.identity.hex()) {
             return Err(Error::PatchBackboneMismatch {
                 patch_id: id,
                 patch_backbone: declared.to_string(),
@@ -184,6 +184,13 @@ impl Patch {
                 })
             }
         };
+        if classifier.is_none() && file.meta("labels").is_some() {
+            return Err(invalid(
+                "labels",
+                "(present)",
+                "labels only in a patch that carries a classifier",
+            ));
+        }
         let kind = PatchKind {
             depthwise: depthwise.is_some(),
             classifier: classifier.is_some(),

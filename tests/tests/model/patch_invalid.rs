@@ -295,3 +295,33 @@ fn patch_tensor_errors_are_typed() {
         "{err:?}"
     );
 }
+
+#[test]
+fn labels_without_a_classifier_are_rejected() {
+    let mut parts = patch_parts("objects");
+    parts.set_meta("labels", "[\"a\", \"b\"]");
+    let err = reject_patch(&parts.encode());
+    assert!(
+        matches!(
+            &err,
+            Error::InvalidMetadata {
+                file: FileKind::Patch,
+                key: "labels",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn upper_case_backbone_identity_is_accepted() {
+    let mut parts = patch_parts("objects");
+    let upper = parts
+        .get_meta("backbone_sha256")
+        .map(str::to_uppercase)
+        .unwrap_or_default();
+    parts.set_meta("backbone_sha256", &upper);
+    let patch = load_patch(&parts.encode());
+    assert_eq!(patch.backbone, small().identity);
+}
