@@ -24,10 +24,30 @@ if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
 	# rustup installed it, but this shell has not sourced ~/.cargo/env.
 	export PATH="$HOME/.cargo/bin:$PATH"
 fi
+apt_install() {
+	# Installs Debian packages as root, or says how to when not root.
+	if [ "$(id -u)" -ne 0 ]; then
+		fail "missing $1. Install it with:
+  sudo apt-get install -y $2"
+	fi
+	command -v apt-get >/dev/null 2>&1 || fail "missing $1, and apt-get is not available: install $2 with this system's package manager"
+	say "installing $2"
+	apt-get update -qq
+	# shellcheck disable=SC2086 # the package list is meant to split
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2 >/dev/null
+}
+
+# A C linker is needed by rustc on Linux.
+if [ "$(uname -s)" = Linux ] && ! command -v cc >/dev/null 2>&1; then
+	apt_install "a C compiler and linker (cc)" "build-essential"
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
-	fail "cargo not found. Install Rust with rustup, then open a new shell:
-  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y
-  . \"\$HOME/.cargo/env\""
+	command -v curl >/dev/null 2>&1 || apt_install "curl (to fetch rustup)" "curl ca-certificates"
+	say "installing Rust with rustup (into \$HOME/.cargo)"
+	curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt >/dev/null ||
+		fail "rustup failed. Install Rust by hand: https://rustup.rs"
+	export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
 # rustc must be at least the workspace's rust-version.
@@ -84,16 +104,5 @@ if have_vulkan; then
 fi
 
 packages="mesa-vulkan-drivers libvulkan1"
-if [ "$(id -u)" -ne 0 ]; then
-	fail "missing $(missing). Install Mesa's Vulkan drivers and the loader:
-  sudo apt-get install -y $packages"
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-	fail "missing $(missing), and apt-get is not available: install Mesa's Vulkan drivers (lavapipe) and the Vulkan loader with this system's package manager"
-fi
-
-say "installing $packages"
-apt-get update -qq
-# shellcheck disable=SC2086 # the package list is meant to split
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+apt_install "$(missing) (Mesa's Vulkan drivers, including the software lavapipe, and the loader)" "$packages"
 have_vulkan || fail "installed $packages, but still missing $(missing)"

@@ -24,6 +24,8 @@ struct LayerParams {
 }
 
 @group(0) @binding(0) var<uniform> params: LayerParams;
+// Every kernel writes its result at binding 4.
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;
 // Folded BatchNorm of the active patch: layer i's scales at scale_offset,
 // its biases right after (out_c values each).
 @group(2) @binding(3) var<storage, read> scale_bias: array<f32>;
@@ -35,4 +37,23 @@ fn epilogue(acc: f32, co: u32) -> f32 {
         return clamp(v, 0.0, 6.0);
     }
     return v;
+}
+
+// Writes a 4-pixel x 4-channel register tile whose first pixel is output
+// (oy, ox0) and first channel c0, through the epilogue, skipping pixels and
+// channels past the edges.
+fn store_row_tile(tile: array<vec4<f32>, 4>, oy: u32, ox0: u32, c0: u32) {
+    var t = tile;
+    for (var j = 0u; j < 4u; j++) {
+        let ox = ox0 + j;
+        if ox >= params.out_w {
+            break;
+        }
+        let o = (oy * params.out_w + ox) * params.out_c;
+        for (var l = 0u; l < 4u; l++) {
+            if c0 + l < params.out_c {
+                output[o + c0 + l] = epilogue(t[j][l], c0 + l);
+            }
+        }
+    }
 }

@@ -7,7 +7,6 @@
 // Reference: runtime/src/reference/depthwise.rs
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
 const TILE: u32 = 4u;
 
@@ -52,17 +51,5 @@ fn depthwise(@builtin(global_invocation_id) gid: vec3<u32>) {
             acc3 += wv * load4(iy, ix + 3u * s, lanes);
         }
     }
-    var tile = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var j = 0u; j < TILE; j++) {
-        let ox = ox0 + j;
-        if ox >= params.out_w {
-            break;
-        }
-        let o = (oy * params.out_w + ox) * c;
-        for (var l = 0u; l < 4u; l++) {
-            if c0 + l < c {
-                output[o + c0 + l] = epilogue(tile[j][l], c0 + l);
-            }
-        }
-    }
+    store_row_tile(array<vec4<f32>, 4>(acc0, acc1, acc2, acc3), oy, ox0, c0);
 }

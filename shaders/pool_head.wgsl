@@ -7,7 +7,6 @@
 // Reference: runtime/src/reference/pool_head.rs
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
 @group(2) @binding(8) var<storage, read> cls_bias: array<f32>;
 
 @compute @workgroup_size(64, 1, 1)

@@ -5,7 +5,6 @@
 // Reference: runtime/src/reference/preprocess.rs
 
 @group(0) @binding(1) var<storage, read> image: array<u32>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
 fn texel(x: u32, y: u32) -> vec3<f32> {
     let p = image[y * params.in_w + x];

@@ -148,6 +148,12 @@ fn main() -> Result<()> {
     };
     print!("{}", report.table());
     if let Some(path) = &args.json {
+        if let Some(dir) = std::path::Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
         std::fs::write(path, serde_json::to_string_pretty(&report.json())?)
             .with_context(|| format!("writing {path}"))?;
         eprintln!("wrote {path}");

@@ -5,24 +5,10 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::gpu::GpuContext;
-use crate::gpu::transfer::{self, f16_bytes, f32_bytes};
+use crate::gpu::transfer::{self, f32_bytes, upload_weights};
 use crate::model::Backbone;
 use crate::patch::{Patch, PatchInfo};
 use crate::shaders::WeightPrecision;
-
-/// Uploads weights in the engine's storage precision.
-fn upload_weights(
-    ctx: &GpuContext,
-    label: &str,
-    values: &[f32],
-    precision: WeightPrecision,
-) -> wgpu::Buffer {
-    let usage = wgpu::BufferUsages::STORAGE;
-    match precision {
-        WeightPrecision::F32 => transfer::upload(ctx, label, f32_bytes(values), usage),
-        WeightPrecision::F16 => transfer::upload(ctx, label, &f16_bytes(values), usage),
-    }
-}
 
 /// The backbone's buffers on the GPU, shared by every patch and resolution.
 pub struct ResidentBackbone {

@@ -42,6 +42,20 @@ pub fn f16_bytes(values: &[f32]) -> Vec<u8> {
         .collect()
 }
 
+/// Uploads weights as a storage buffer in the given storage precision.
+pub fn upload_weights(
+    ctx: &GpuContext,
+    label: &str,
+    values: &[f32],
+    precision: crate::shaders::WeightPrecision,
+) -> wgpu::Buffer {
+    let usage = wgpu::BufferUsages::STORAGE;
+    match precision {
+        crate::shaders::WeightPrecision::F32 => upload(ctx, label, f32_bytes(values), usage),
+        crate::shaders::WeightPrecision::F16 => upload(ctx, label, &f16_bytes(values), usage),
+    }
+}
+
 /// Creates an empty buffer.
 pub fn empty(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {

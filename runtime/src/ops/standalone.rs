@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::pipelines::Pipelines;
-use crate::gpu::transfer::{self, f16_bytes, f32_bytes};
+use crate::gpu::transfer::{self, f32_bytes};
 use crate::ops::{Dispatch, LayerParams};
 use crate::shaders::WeightPrecision;
 
@@ -64,10 +64,7 @@ impl PreparedKernel {
         let pipelines = ctx.pipelines(precision)?;
         let storage = wgpu::BufferUsages::STORAGE;
         let family = dispatch.kernel.family().name;
-        let weights = |label: &str, v: &[f32]| match precision {
-            WeightPrecision::F32 => transfer::upload(ctx, label, f32_bytes(v), storage),
-            WeightPrecision::F16 => transfer::upload(ctx, label, &f16_bytes(v), storage),
-        };
+        let weights = |label: &str, v: &[f32]| transfer::upload_weights(ctx, label, v, precision);
         let mut record = vec![0u8; crate::ops::PARAMS_STRIDE as usize];
         record[..std::mem::size_of::<LayerParams>()]
             .copy_from_slice(bytemuck::bytes_of(&dispatch.params));

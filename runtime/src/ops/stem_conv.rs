@@ -3,6 +3,9 @@
 use super::{Dispatch, Kernel, LayerParams, conv_geometry, groups};
 use crate::model::Padding;
 
+/// Output pixels along a row computed by one invocation (`TILE` in the shader).
+pub const TILE: u32 = 4;
+
 /// Shape of a dense convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StemConvShape {
@@ -44,6 +47,10 @@ pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> 
             relu6: 1,
             ..LayerParams::default()
         },
-        workgroups: [groups(shape.cout.div_ceil(4), 8), groups(oh * ow, 8), 1],
+        workgroups: [
+            groups(shape.cout.div_ceil(4), 8),
+            groups(oh * ow.div_ceil(TILE), 8),
+            1,
+        ],
     }
 }
