@@ -240,7 +240,7 @@ pub fn backbone_bytes(spec: &SyntheticSpec) -> Vec<u8> {
         weight: uniform(
             &mut rng,
             spec.classes as usize * f,
-            2.0 * (3.0 / f as f32).sqrt(),
+            4.0 * (3.0 / f as f32).sqrt(),
         ),
         bias: uniform(&mut rng, spec.classes as usize, 0.1),
         labels: config.labels.clone(),
@@ -278,7 +278,7 @@ pub fn task_patches(backbone: &Backbone, resolutions: &[Resolution], seed: u64) 
             let f = backbone.arch.feature_channels as usize;
             let n = task.classes as usize;
             Classifier {
-                weight: uniform(&mut rng, n * f, 2.0 * (3.0 / f as f32).sqrt()),
+                weight: uniform(&mut rng, n * f, 4.0 * (3.0 / f as f32).sqrt()),
                 bias: uniform(&mut rng, n, 0.1),
                 labels: (0..n).map(|i| format!("{}_{i}", task.name)).collect(),
             }

@@ -9,7 +9,14 @@ use patchrt_tests::{
 
 use super::{engine, image, load, probs, variant};
 
-fn check_all_resolutions(precision: WeightPrecision, tol: Tolerance) {
+/// Natural logarithms: differences of log-probabilities are differences of
+/// logits (up to one shared constant), so they stay meaningful for classes
+/// whose probability is tiny.
+fn ln(p: &[f32]) -> Vec<f32> {
+    p.iter().map(|v| v.ln()).collect()
+}
+
+fn check_all_resolutions(precision: WeightPrecision, tol: Tolerance, log_tol: Tolerance) {
     let Some((ctx, engine)) = engine(default_backbone_bytes(), precision) else {
         return;
     };
@@ -41,8 +48,16 @@ fn check_all_resolutions(precision: WeightPrecision, tol: Tolerance) {
         );
         let cpu = reference::forward(engine.backbone(), &patch, &img, res.side());
         eprintln!(
-            "{precision:?} {res}: max abs err vs CPU {:.3e}",
-            max_abs_diff(&c.probabilities, &cpu)
+            "{precision:?} {res}: max abs err vs CPU {:.3e} (probabilities), {:.3e} (log-probabilities), top-1 {:.3}",
+            max_abs_diff(&c.probabilities, &cpu),
+            max_abs_diff(&ln(&c.probabilities), &ln(&cpu)),
+            cpu.iter().copied().fold(0.0f32, f32::max),
+        );
+        assert_close(
+            &ln(&c.probabilities),
+            &ln(&cpu),
+            log_tol,
+            &format!("{precision:?} log-probabilities at {res}"),
         );
         assert_close(
             &c.probabilities,
@@ -55,12 +70,16 @@ fn check_all_resolutions(precision: WeightPrecision, tol: Tolerance) {
 
 #[test]
 fn f32_network_matches_reference_at_every_resolution() {
-    check_all_resolutions(WeightPrecision::F32, Tolerance::ModelF32);
+    check_all_resolutions(
+        WeightPrecision::F32,
+        Tolerance::ModelF32,
+        Tolerance::LogProbF32,
+    );
 }
 
 #[test]
 fn f16_weight_network_matches_reference_at_every_resolution() {
-    check_all_resolutions(WeightPrecision::F16, Tolerance::F16);
+    check_all_resolutions(WeightPrecision::F16, Tolerance::F16, Tolerance::LogProbF16);
 }
 
 #[test]
