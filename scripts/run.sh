@@ -12,4 +12,4 @@ if ! command -v cargo >/dev/null 2>&1; then
 	export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
-exec cargo run --quiet --release --manifest-path "$root/Cargo.toml" -p patchbench -- "$@"
+exec cargo run --release --manifest-path "$root/Cargo.toml" -p patchbench -- "$@"

@@ -213,6 +213,11 @@ impl TensorWriter {
     }
 
     /// Serialises to safetensors bytes.
+    ///
+    /// Returns an empty buffer (which every reader rejects as malformed) if a
+    /// tensor's values do not fill its shape; the writers in this crate derive
+    /// both from the same layer table, so that only happens when a caller has
+    /// edited a `Backbone` or `Patch` into an inconsistent state.
     pub fn to_bytes(&self) -> Vec<u8> {
         let views = self
             .tensors
