@@ -4,6 +4,7 @@
 //! with 3 tasks x 5 resolutions of synthetic patches, prints a table and
 //! optionally writes JSON (`--json`).
 
+mod classify;
 mod measure;
 mod report;
 mod source;
@@ -18,9 +19,12 @@ use patchrt::{
 };
 
 /// Measure PatchRT: latency per resolution, patch swap cost, memory.
+/// `patchbench classify IMAGE...` classifies photos instead.
 #[derive(Parser, Debug)]
-#[command(name = "patchbench", version)]
+#[command(name = "patchbench", version, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Backbone file (default: the embedded synthetic MobileNetV2 1.0).
     #[arg(long)]
     backbone: Option<String>,
@@ -59,9 +63,18 @@ struct Args {
     json: Option<String>,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Classify PNG/JPEG images and print the top-K labels.
+    Classify(classify::ClassifyArgs),
+}
+
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse();
+    if let Some(Command::Classify(c)) = &args.command {
+        return classify::run(c);
+    }
     if args.iters == 0 || args.swap_iters == 0 {
         bail!("--iters and --swap-iters must be at least 1");
     }

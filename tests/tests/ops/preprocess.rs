@@ -80,3 +80,32 @@ fn preprocess_97x301_to_160() {
 fn preprocess_odd_side_multi_workgroup_113x57_to_129() {
     check(113, 57, 129, &SKEWED);
 }
+
+/// At the target size the resize must be the identity: every output is
+/// exactly `(pixel - mean) * scale` of the input pixel, bit for bit.
+#[test]
+fn preprocess_at_target_size_is_exactly_normalisation() {
+    let Some(ctx) = gpu() else { return };
+    let name = "preprocess_identity_exact";
+    let side = 160u32;
+    let mut rng = Rng::new(SEED, name);
+    let bytes = rng.bytes((side * side * 4) as usize);
+    let norm = Normalization::IMAGENET;
+    let inputs = KernelInputs {
+        input: &bytes,
+        output_len: (side * side * 3) as usize,
+        ..KernelInputs::default()
+    };
+    let got = run(
+        &ctx,
+        WeightPrecision::F32,
+        dispatch(side, side, side, &norm),
+        &inputs,
+        name,
+    );
+    let expected: Vec<f32> = bytes
+        .chunks_exact(4)
+        .flat_map(|px| (0..3).map(move |c| (px[c] as f32 - norm.mean[c]) * norm.scale[c]))
+        .collect();
+    assert_close(&got, &expected, Tolerance::Exact, name);
+}
