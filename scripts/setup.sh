@@ -50,6 +50,11 @@ if ! command -v cargo >/dev/null 2>&1; then
 	export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+# Python 3 with venv and pip runs the model importer (tools/).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+	apt_install "Python 3 with venv and pip" "python3 python3-venv python3-pip"
+fi
+
 # rustc must be at least the workspace's rust-version.
 required=$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1)
 have=$(rustc --version | awk '{print $2}')

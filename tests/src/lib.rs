@@ -21,6 +21,8 @@ pub enum Tolerance {
     F16,
     /// One kernel with f16-stored weights against the f32 reference.
     KernelF16,
+    /// Real weights against an independent framework (the bound: 1e-3 absolute).
+    Conformance,
     /// Whole-network log-probabilities in f32 (logit error, any class).
     LogProbF32,
     /// Whole-network log-probabilities with f16 weight storage.
@@ -36,6 +38,7 @@ impl Tolerance {
             Tolerance::ModelF32 => (1e-4, 0.0),
             Tolerance::F16 => (1e-2, 0.0),
             Tolerance::KernelF16 => (2e-2, 1e-2),
+            Tolerance::Conformance => (1e-3, 0.0),
             Tolerance::LogProbF32 => (1e-3, 0.0),
             Tolerance::LogProbF16 => (2.5e-1, 0.0),
         }

@@ -10,3 +10,5 @@ mod shaders;
 mod ops;
 // The whole network, patch swaps and resolution switches on the GPU.
 mod engine;
+// Real weights against goldens from independent frameworks (Keras/JAX, ONNX Runtime).
+mod conformance;
