@@ -29,7 +29,9 @@ pub mod patch;
 pub mod reference;
 pub mod shaders;
 
-pub use engine::{Classification, Engine, EngineOptions, MemoryReport, Prediction};
+pub use engine::{
+    CascadeOutcome, CascadeStep, Classification, Engine, EngineOptions, MemoryReport, Prediction,
+};
 pub use error::{Error, FileKind, Result};
 pub use gpu::{AdapterPreference, AdapterReport, GpuContext};
 pub use image::{Resolution, RgbaImage};

@@ -182,16 +182,19 @@ impl FrameResources {
         self.rebuild_groups(ctx, plan);
     }
 
-    /// Uploads the frame pixels and its preprocess record.
+    /// Uploads the frame pixels (unless `pixels` is `None`: the frame already
+    /// uploaded is reused) and its preprocess record.
     pub fn write_frame(
         &self,
         ctx: &GpuContext,
         steps: usize,
         resolution_index: usize,
-        pixels: &[u8],
+        pixels: Option<&[u8]>,
         params: &LayerParams,
     ) {
-        ctx.queue.write_buffer(&self.image, 0, pixels);
+        if let Some(pixels) = pixels {
+            ctx.queue.write_buffer(&self.image, 0, pixels);
+        }
         ctx.queue.write_buffer(
             &self.params,
             record_offset(steps, resolution_index, PREPROCESS_STEP),

@@ -2,6 +2,7 @@
 //! swaps, resolution switches, residency and bad input.
 
 mod bad_input;
+mod cascade;
 mod network;
 mod residency;
 mod swap;
