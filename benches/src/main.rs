@@ -4,11 +4,13 @@
 //! with 3 tasks x 5 resolutions of synthetic patches, prints a table and
 //! optionally writes JSON (`--json`).
 
+mod cascade_cmd;
 mod classify;
 mod measure;
 mod report;
 mod source;
 mod stats;
+mod table;
 
 use std::time::Duration;
 
@@ -67,13 +69,18 @@ struct Args {
 enum Command {
     /// Classify PNG/JPEG images and print the top-K labels.
     Classify(classify::ClassifyArgs),
+    /// Build, evaluate and calibrate confidence cascades.
+    #[command(subcommand)]
+    Cascade(cascade_cmd::CascadeCommand),
 }
 
 fn main() -> Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse();
-    if let Some(Command::Classify(c)) = &args.command {
-        return classify::run(c);
+    match &args.command {
+        Some(Command::Classify(c)) => return classify::run(c),
+        Some(Command::Cascade(c)) => return cascade_cmd::run(c),
+        None => {}
     }
     if args.iters == 0 || args.swap_iters == 0 {
         bail!("--iters and --swap-iters must be at least 1");
