@@ -20,13 +20,19 @@ fi
 # The main job uses a real model once `tools/fetch_models.sh` has imported
 # one, unless the caller names a backbone or asks for a subcommand.
 real="$root/models/effnet-lite0"
-case " $* " in
-*" --backbone "* | *" classify "* | *" --help "* | *" -h "*) ;;
+first="${1:-}"
+case "$first" in
+classify | cascade | help | -h | --help | -V | --version) ;;
 *)
-	if [ -f "$real/backbone.safetensors" ] && [ -f "$real/patch.safetensors" ]; then
-		echo "run: using the imported EfficientNet-Lite0 in $real (delete it to run the synthetic default)" >&2
-		set -- --backbone "$real/backbone.safetensors" --patch "$real/patch.safetensors" "$@"
-	fi
+	case " $* " in
+	*" --backbone "*) ;;
+	*)
+		if [ -f "$real/backbone.safetensors" ] && [ -f "$real/patch.safetensors" ]; then
+			echo "run: using the imported EfficientNet-Lite0 in $real (delete it to run the synthetic default)" >&2
+			set -- --backbone "$real/backbone.safetensors" --patch "$real/patch.safetensors" "$@"
+		fi
+		;;
+	esac
 	;;
 esac
 

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use image::{imageops, RgbaImage as Pixels};
+use anyhow::{Context, Result, bail};
+use image::{RgbaImage as Pixels, imageops};
 use patchrt::{Backbone, Engine, EngineOptions, Resolution, RgbaImage};
 use serde_json::json;
 
@@ -52,7 +52,10 @@ fn view(img: &Pixels, index: usize) -> (String, Pixels) {
         4 => ("top_right80".into(), crop(w - cw, 0)),
         5 => ("bottom_left80".into(), crop(0, h - ch)),
         6 => ("bottom_right80".into(), crop(w - cw, h - ch)),
-        _ => ("mirror_centre80".into(), imageops::flip_horizontal(&crop((w - cw) / 2, (h - ch) / 2))),
+        _ => (
+            "mirror_centre80".into(),
+            imageops::flip_horizontal(&crop((w - cw) / 2, (h - ch) / 2)),
+        ),
     }
 }
 
@@ -62,21 +65,40 @@ pub fn run(args: &TableArgs) -> Result<()> {
         bail!("--views must be in 1..=8");
     }
     let resolutions: Vec<Resolution> = args.resolutions.iter().map(|r| Resolution(*r)).collect();
-    let backbone = Backbone::from_path(&args.backbone).with_context(|| format!("loading {}", args.backbone.display()))?;
-    let engine = Engine::new(backbone, EngineOptions { resolutions: resolutions.clone(), ..EngineOptions::default() })?;
+    let backbone = Backbone::from_path(&args.backbone)
+        .with_context(|| format!("loading {}", args.backbone.display()))?;
+    let engine = Engine::new(
+        backbone,
+        EngineOptions {
+            resolutions: resolutions.clone(),
+            ..EngineOptions::default()
+        },
+    )?;
     let mut task = args.task.clone();
     for p in &args.patches {
         let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-        let info = engine.load_patch(&bytes).with_context(|| format!("loading {}", p.display()))?;
+        let info = engine
+            .load_patch(&bytes)
+            .with_context(|| format!("loading {}", p.display()))?;
         task.get_or_insert(info.task);
     }
     let task = task.unwrap_or_else(|| engine.backbone().config.task.clone());
-    let text = std::fs::read_to_string(&args.list).with_context(|| format!("reading {}", args.list.display()))?;
+    let text = std::fs::read_to_string(&args.list)
+        .with_context(|| format!("reading {}", args.list.display()))?;
     let base = args.list.parent().unwrap_or(Path::new("."));
     let mut examples = Vec::new();
-    for (line_no, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
+    for (line_no, line) in text
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let Some((path, labels)) = line.split_once(',') else {
-            bail!("{}:{}: expected `image,labels`", args.list.display(), line_no + 1);
+            bail!(
+                "{}:{}: expected `image,labels`",
+                args.list.display(),
+                line_no + 1
+            );
         };
         let accepted: Vec<&str> = labels.split('|').map(str::trim).collect();
         let photo = image::open(base.join(path.trim()))
@@ -91,8 +113,14 @@ pub fn run(args: &TableArgs) -> Result<()> {
                     Ok(_) => engine.classify_task(&frame, &task, res)?,
                     Err(_) => engine.classify(&frame, res)?,
                 };
-                let top = c.top_k(1).into_iter().next().context("a model with no classes")?;
-                let correct = accepted.iter().any(|a| *a == top.label || a.parse::<usize>().ok() == Some(top.class));
+                let top = c
+                    .top_k(1)
+                    .into_iter()
+                    .next()
+                    .context("a model with no classes")?;
+                let correct = accepted
+                    .iter()
+                    .any(|a| *a == top.label || a.parse::<usize>().ok() == Some(top.class));
                 results.push(json!({"resolution": res.side(), "class": top.class, "confidence": top.probability, "correct": correct}));
             }
             examples.push(json!({"id": format!("{}#{name}", path.trim()), "results": results}));
@@ -102,7 +130,13 @@ pub fn run(args: &TableArgs) -> Result<()> {
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&table)?).with_context(|| format!("writing {}", args.out.display()))?;
-    eprintln!("wrote {} examples x {} resolutions to {}", examples.len(), resolutions.len(), args.out.display());
+    std::fs::write(&args.out, serde_json::to_string_pretty(&table)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    eprintln!(
+        "wrote {} examples x {} resolutions to {}",
+        examples.len(),
+        resolutions.len(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -15,10 +15,13 @@ Data path, by module:
 - [`gpu`]: adapter and device, buffers, transfers;
 - [`ops`]: one module per kernel family, each beside its WGSL in `shaders/`;
 - [`engine`]: the resident model, patch registry and one-submit inference;
-- [`reference`]: the plain CPU implementation every kernel is tested against.
+- [`policy`]: the resource policy choosing resolution and cascade from battery, heat and budgets;
+- [`reference`]: the plain CPU implementation every kernel is tested against;
+- [`cascade`]: greedy confidence cascades over resolutions (build, replay, file).
 */
 #![deny(missing_docs)]
 
+pub mod cascade;
 pub mod engine;
 pub mod error;
 pub mod gpu;
@@ -26,6 +29,7 @@ pub mod image;
 pub mod model;
 pub mod ops;
 pub mod patch;
+pub mod policy;
 pub mod reference;
 pub mod shaders;
 

@@ -4,8 +4,12 @@
 mod model;
 // CPU reference sanity checks (CPU only).
 mod reference;
+// Greedy resolution cascades: builder, replay, oracle, file formats (CPU only).
+mod cascade;
 // Shader registry and naga validation of every WGSL module (CPU only).
 mod shaders;
+// The resource policy: resolution and cascade from battery, heat and budgets (CPU only).
+mod policy;
 // Each GPU kernel family against the CPU reference.
 mod ops;
 // The whole network, patch swaps and resolution switches on the GPU.

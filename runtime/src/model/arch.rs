@@ -319,6 +319,24 @@ impl Architecture {
         2 * self.bn_channels()
     }
 
+    /// Multiply-adds of one inference at `side x side` (convolutions and the
+    /// classifier), the cost measure the paper's tables use.
+    pub fn multiply_adds(&self, side: u32, padding: crate::model::Padding) -> u64 {
+        let (mut h, mut w) = (side, side);
+        let mut total = 0u64;
+        for layer in &self.layers {
+            let (_, oh) = padding.begin_and_output(h, layer.kernel, layer.stride);
+            let (_, ow) = padding.begin_and_output(w, layer.kernel, layer.stride);
+            let per_pixel = match layer.kind {
+                LayerKind::Depthwise => (layer.kernel * layer.kernel * layer.out_channels) as u64,
+                _ => layer.weight_len() as u64,
+            };
+            total += per_pixel * (oh * ow) as u64;
+            (h, w) = (oh, ow);
+        }
+        total + self.classifier_len(self.classes) as u64
+    }
+
     /// Number of depthwise kernel parameters (the paper's DW patch).
     pub fn depthwise_params(&self) -> usize {
         self.layout.depthwise_len
@@ -358,6 +376,11 @@ mod tests {
         assert_eq!(arch.parameter_count(), 3_504_872);
         // The paper quotes ~34K-36K scale/bias values for MobileNetV2 1.0.
         assert_eq!(arch.scale_bias_params(), 34_112);
+        // About 300M multiply-adds at 224 (the published figure), 56M at 96.
+        let macs = arch.multiply_adds(224, crate::model::Padding::Symmetric);
+        assert!((295_000_000..=305_000_000).contains(&macs), "{macs}");
+        let macs96 = arch.multiply_adds(96, crate::model::Padding::Symmetric);
+        assert!((54_000_000..=58_000_000).contains(&macs96), "{macs96}");
     }
 
     #[test]
