@@ -6,134 +6,29 @@
 //! activation buffers and the readback buffer, and a GPU runs one network at a
 //! time anyway. Activation, unloading and listing take the same mutex briefly.
 
+mod cascade;
 mod frame;
+mod options;
 pub mod plan;
 mod resident;
+mod results;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::gpu::pipelines::Pipelines;
-use crate::gpu::{AdapterPreference, AdapterReport, GpuContext, transfer};
+use crate::gpu::{AdapterReport, GpuContext, transfer};
 use crate::image::{Resolution, RgbaImage};
 use crate::model::Backbone;
 use crate::ops;
 use crate::patch::{DEFAULT_PATCH_ID, Patch, PatchInfo, PatchRegistry};
-use crate::shaders::WeightPrecision;
 use frame::{FrameResources, record_offset};
 use plan::Plan;
 use resident::{ResidentBackbone, ResidentPatch};
 
-/// Default byte budget for resident patches (the default patch not counted).
-pub const DEFAULT_PATCH_BUDGET: u64 = 64 << 20;
-
-/// How to build an engine.
-#[derive(Debug, Clone)]
-pub struct EngineOptions {
-    /// Adapter choice (`PATCHRT_ADAPTER` overrides `Auto`).
-    pub adapter: AdapterPreference,
-    /// Weight storage precision; compute is f32 either way.
-    pub precision: WeightPrecision,
-    /// Resolutions served; activation buffers are sized for the largest.
-    pub resolutions: Vec<Resolution>,
-    /// GPU bytes resident patches may use before least-recently-used eviction.
-    pub patch_budget_bytes: u64,
-    /// Measure GPU time with timestamp queries when the adapter has them.
-    pub gpu_timestamps: bool,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            adapter: AdapterPreference::Auto,
-            precision: WeightPrecision::F32,
-            resolutions: Resolution::STANDARD.to_vec(),
-            patch_budget_bytes: DEFAULT_PATCH_BUDGET,
-            gpu_timestamps: true,
-        }
-    }
-}
-
-/// Result of one inference.
-#[derive(Debug, Clone)]
-pub struct Classification {
-    /// Softmax probability of every class.
-    pub probabilities: Vec<f32>,
-    /// Class names (empty when the model has none).
-    pub labels: Arc<Vec<String>>,
-    /// Patch that produced it.
-    pub patch_id: String,
-    /// Resolution it ran at.
-    pub resolution: Resolution,
-    /// GPU execution time of the compute pass, when timestamps are available.
-    pub gpu_ms: Option<f64>,
-}
-
-/// One ranked class.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    /// Class index.
-    pub class: usize,
-    /// Class name, or `class_<index>` when the model has no labels.
-    pub label: String,
-    /// Probability.
-    pub probability: f32,
-}
-
-impl Classification {
-    /// The `k` most probable classes, most probable first (ties by index).
-    pub fn top_k(&self, k: usize) -> Vec<Prediction> {
-        let mut order: Vec<usize> = (0..self.probabilities.len()).collect();
-        order.sort_by(|&a, &b| {
-            self.probabilities[b]
-                .total_cmp(&self.probabilities[a])
-                .then(a.cmp(&b))
-        });
-        order
-            .into_iter()
-            .take(k)
-            .map(|class| Prediction {
-                class,
-                label: self
-                    .labels
-                    .get(class)
-                    .cloned()
-                    .unwrap_or_else(|| format!("class_{class}")),
-                probability: self.probabilities[class],
-            })
-            .collect()
-    }
-}
-
-/// One stage of a confidence cascade as the engine runs it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CascadeStep {
-    /// Resolution the stage classifies at.
-    pub resolution: Resolution,
-    /// Minimum top probability for the stage to answer; `None`: always answers.
-    pub threshold: Option<f32>,
-}
-
-/// What a cascade run did.
-#[derive(Debug, Clone)]
-pub struct CascadeOutcome {
-    /// The answering stage's classification.
-    pub result: Classification,
-    /// Resolutions run, in order (the last one answered).
-    pub stages_run: Vec<Resolution>,
-}
-
-/// GPU memory held by an engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryReport {
-    /// Shared backbone weights.
-    pub backbone_bytes: u64,
-    /// All resident patches, the default patch included.
-    pub patch_bytes: u64,
-    /// Activations and frame buffers.
-    pub activation_bytes: u64,
-}
+pub use options::{DEFAULT_PATCH_BUDGET, EngineOptions};
+pub use results::{CascadeOutcome, CascadeStep, Classification, MemoryReport, Prediction};
 
 struct State {
     patches: PatchRegistry<ResidentPatch>,
@@ -374,14 +269,7 @@ impl Engine {
     /// # Errors
     /// [`Error::NoPatchForTask`].
     pub fn patch_for_task(&self, task: &str, resolution: Resolution) -> Result<String> {
-        self.lock()
-            .patches
-            .find_for_task(task, resolution.side())
-            .map(str::to_string)
-            .ok_or_else(|| Error::NoPatchForTask {
-                task: task.to_string(),
-                resolution: resolution.side(),
-            })
+        task_patch(&self.lock(), task, resolution)
     }
 
     /// GPU memory in use.
@@ -434,88 +322,8 @@ impl Engine {
     ) -> Result<Classification> {
         let r = self.resolution_index(resolution)?;
         let mut state = self.lock();
-        let id = state
-            .patches
-            .find_for_task(task, resolution.side())
-            .map(str::to_string)
-            .ok_or_else(|| Error::NoPatchForTask {
-                task: task.to_string(),
-                resolution: resolution.side(),
-            })?;
+        let id = task_patch(&state, task, resolution)?;
         self.run(&mut state, &id, image, r, true)
-    }
-
-    /// Resolutions at which `task` can run: those with a patch of the task, or
-    /// every served resolution when the task has a resolution-independent patch.
-    pub fn resolutions_for_task(&self, task: &str) -> Vec<Resolution> {
-        let state = self.lock();
-        self.options
-            .resolutions
-            .iter()
-            .copied()
-            .filter(|r| state.patches.find_for_task(task, r.side()).is_some())
-            .collect()
-    }
-
-    /// Runs a confidence cascade for `task`: stage k classifies at its
-    /// resolution (with the task's patch for it, swapped in O(1)) and answers
-    /// when the top probability reaches its threshold; otherwise the next stage
-    /// runs on the same uploaded frame. The last stage always answers.
-    ///
-    /// `cap` drops stages above that resolution (a hard latency budget); if
-    /// every stage is above it, the first stage runs alone.
-    ///
-    /// # Errors
-    /// [`Error::InvalidOption`] for no stages; [`Error::UnknownResolution`] and
-    /// [`Error::NoPatchForTask`] for a stage the engine cannot run (checked
-    /// before any GPU work); everything [`Engine::classify`] returns.
-    pub fn classify_cascade(
-        &self,
-        image: &RgbaImage<'_>,
-        task: &str,
-        stages: &[CascadeStep],
-        cap: Option<Resolution>,
-    ) -> Result<CascadeOutcome> {
-        let fits = |s: &&CascadeStep| cap.is_none_or(|c| s.resolution <= c);
-        let mut plan: Vec<&CascadeStep> = stages.iter().filter(fits).collect();
-        if plan.is_empty() {
-            plan.extend(stages.first());
-        }
-        if plan.is_empty() {
-            return Err(Error::InvalidOption {
-                option: "cascade",
-                reason: "a cascade needs at least one stage".into(),
-            });
-        }
-        let mut state = self.lock();
-        let mut resolved = Vec::with_capacity(plan.len());
-        for step in &plan {
-            let r = self.resolution_index(step.resolution)?;
-            let id = state
-                .patches
-                .find_for_task(task, step.resolution.side())
-                .map(str::to_string)
-                .ok_or_else(|| Error::NoPatchForTask {
-                    task: task.to_string(),
-                    resolution: step.resolution.side(),
-                })?;
-            resolved.push((r, id, step.threshold));
-        }
-        let mut stages_run = Vec::with_capacity(resolved.len());
-        let last = resolved.len() - 1;
-        for (k, (r, id, threshold)) in resolved.iter().enumerate() {
-            let result = self.run(&mut state, id, image, *r, k == 0)?;
-            stages_run.push(result.resolution);
-            let top = result.probabilities.iter().copied().fold(0.0f32, f32::max);
-            if k == last || threshold.is_none_or(|t| top >= t) {
-                return Ok(CascadeOutcome { result, stages_run });
-            }
-        }
-        // The loop returns at the last stage at the latest.
-        Err(Error::InvalidOption {
-            option: "cascade",
-            reason: "no stage answered".into(),
-        })
     }
 
     /// One inference: one command buffer, one submit, one readback.
@@ -619,6 +427,18 @@ impl Engine {
             gpu_ms,
         })
     }
+}
+
+/// The id of the patch serving `task` at `resolution`.
+fn task_patch(state: &State, task: &str, resolution: Resolution) -> Result<String> {
+    state
+        .patches
+        .find_for_task(task, resolution.side())
+        .map(str::to_string)
+        .ok_or_else(|| Error::NoPatchForTask {
+            task: task.to_string(),
+            resolution: resolution.side(),
+        })
 }
 
 #[cfg(test)]
