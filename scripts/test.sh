@@ -30,5 +30,8 @@ PYTHON="$py" bash tools/fetch_models.sh
 
 # The dev profile is already optimised (Cargo.toml), so no --release here.
 cargo test --workspace
+# UniFFI: generate Kotlin and Swift from the built library, then run the
+# Kotlin tests on the JVM (Maven, JNA) against the real engine.
+bash scripts/bindings.sh
 cargo clippy --workspace --all-targets -- -D warnings
 cargo fmt --all -- --check
