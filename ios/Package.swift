@@ -1,9 +1,10 @@
 // swift-tools-version:5.9
 // PatchRT for iOS: the Swift that UniFFI generates from the `patchrt-ffi`
 // crate plus a small Swift layer, over PatchRTFFI.xcframework (the crate's
-// static libraries and C header). scripts/ios.sh builds the XCFramework and
-// copies the generated Swift into Sources/PatchRT/Generated; neither is
-// committed. Build steps: docs/mobile.md.
+// static libraries and C header). The generated Swift is committed in
+// Sources/PatchRT/Generated (CI checks it matches the crate); scripts/ios.sh
+// builds the XCFramework (not committed) and refreshes that Swift. Build
+// steps: docs/mobile.md.
 import PackageDescription
 
 let package = Package(

@@ -46,6 +46,15 @@ done
 test -s "$out/kotlin/dev/patchrt/patchrt_ffi.kt"
 test -s "$out/swift/patchrt_ffi.swift"
 
+# The Swift package keeps the generated Swift (no Swift toolchain is needed to
+# consume it); it must match what this build generates.
+kept="$root/ios/Sources/PatchRT/Generated/patchrt_ffi.swift"
+if ! cmp -s "$out/swift/patchrt_ffi.swift" "$kept"; then
+	echo "bindings: $kept is not the Swift generated from this build; update it with:" >&2
+	echo "  mkdir -p ios/Sources/PatchRT/Generated && cp bindings/generated/swift/patchrt_ffi.swift ios/Sources/PatchRT/Generated/" >&2
+	exit 1
+fi
+
 echo "bindings: Kotlin JVM tests (Maven)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
