@@ -162,11 +162,7 @@ pub fn run(command: &CascadeCommand) -> Result<()> {
                     "note: a single-model cascade was cheaper than the greedy's (the safeguard)"
                 );
             }
-            if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&args.out, outcome.cascade.to_json())
-                .with_context(|| format!("writing {}", args.out.display()))?;
+            crate::output::write_output(&args.out, &outcome.cascade.to_json())?;
             eprintln!("wrote {}", args.out.display());
             print_replay(&outcome.cascade, &table)
         }
@@ -182,8 +178,7 @@ pub fn run(command: &CascadeCommand) -> Result<()> {
             for (r, c) in costs.iter() {
                 println!("{r}: {:.1} M multiply-adds", c as f64 / 1e6);
             }
-            std::fs::write(&args.out, costs.to_json())
-                .with_context(|| format!("writing {}", args.out.display()))?;
+            crate::output::write_output(&args.out, &costs.to_json())?;
             Ok(())
         }
         CascadeCommand::Eval(args) => {

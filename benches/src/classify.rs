@@ -104,11 +104,7 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
         }
     }
     if let Some(path) = &args.json {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(path, serde_json::to_string(&out)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        crate::output::write_output(path, &serde_json::to_string(&out)?)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())

@@ -7,6 +7,7 @@
 mod cascade_cmd;
 mod classify;
 mod measure;
+mod output;
 mod report;
 mod source;
 mod stats;
@@ -168,14 +169,10 @@ fn main() -> Result<()> {
     };
     print!("{}", report.table());
     if let Some(path) = &args.json {
-        if let Some(dir) = std::path::Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        std::fs::write(path, serde_json::to_string_pretty(&report.json())?)
-            .with_context(|| format!("writing {path}"))?;
+        output::write_output(
+            std::path::Path::new(path),
+            &serde_json::to_string_pretty(&report.json())?,
+        )?;
         eprintln!("wrote {path}");
     }
     Ok(())

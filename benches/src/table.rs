@@ -127,11 +127,7 @@ pub fn run(args: &TableArgs) -> Result<()> {
         }
     }
     let table = json!({"resolutions": args.resolutions, "examples": examples});
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&args.out, serde_json::to_string_pretty(&table)?)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    crate::output::write_output(&args.out, &serde_json::to_string_pretty(&table)?)?;
     eprintln!(
         "wrote {} examples x {} resolutions to {}",
         examples.len(),
