@@ -17,7 +17,8 @@ Data path, by module:
 - [`engine`]: the resident model, patch registry and one-submit inference;
 - [`policy`]: the resource policy choosing resolution and cascade from battery, heat and budgets;
 - [`reference`]: the plain CPU implementation every kernel is tested against;
-- [`cascade`]: greedy confidence cascades over resolutions (build, replay, file).
+- [`cascade`]: greedy confidence cascades over resolutions (build, replay, file);
+- [`ota`]: signed over-the-air patch bundles, atomic install and rollback.
 */
 #![deny(missing_docs)]
 
@@ -28,6 +29,7 @@ pub mod gpu;
 pub mod image;
 pub mod model;
 pub mod ops;
+pub mod ota;
 pub mod patch;
 pub mod policy;
 pub mod reference;
