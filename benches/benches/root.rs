@@ -287,5 +287,67 @@ fn network_and_swaps(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, kernels, network_and_swaps);
+criterion_group!(benches, kernels, network_and_swaps, ota_bundles);
 criterion_main!(benches);
+
+/// Over-the-air bundles of the default model: verification alone (signature,
+/// hashes, patch parsing) and a whole install (verify, stage with fsync,
+/// atomic switch, upload), for a scale/bias patch and one with a classifier,
+/// both folded and stored as f16 (the smallest form).
+fn ota_bundles(c: &mut Criterion) {
+    use patchrt::ota::{
+        BundleBuilder, BundleLimits, BundleSigner, TrustedKeys, Updater, UpdaterOptions,
+        verify_bundle,
+    };
+
+    let Some(ctx) = context() else { return };
+    let bytes = synthetic::backbone_bytes(&SyntheticSpec::default());
+    let Ok(backbone) = Backbone::from_bytes(&bytes) else {
+        return;
+    };
+    let patches = synthetic::task_patches(&backbone, &[Resolution(224)], 7);
+    let signer = BundleSigner::from_seed([3; 32]);
+    let keys = TrustedKeys::new(vec![signer.public()]);
+    let Ok(engine) = Engine::with_context(ctx, backbone.clone(), EngineOptions::default()) else {
+        return;
+    };
+    let engine = Arc::new(engine);
+    for (name, task) in [
+        ("scale_bias", "objects"),
+        ("scale_bias_classifier", "flowers"),
+    ] {
+        let Some(patch) = patches.iter().find(|p| p.task == task) else {
+            return;
+        };
+        let mut builder = BundleBuilder::new("bench", 1, &backbone);
+        let file = patch.folded().to_bytes(&backbone, StoreAs::F16);
+        if builder.add_patch("p.safetensors", file, &backbone).is_err() {
+            return;
+        }
+        let Ok(bundle) = builder.build(&[&signer]) else {
+            return;
+        };
+        eprintln!("ota/{name}: bundle of {} bytes", bundle.len());
+        c.bench_function(&format!("ota/verify/{name}"), |b| {
+            b.iter(|| {
+                black_box(
+                    verify_bundle(&bundle, &keys, &backbone, &BundleLimits::default())
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+            })
+        });
+        let root = std::env::temp_dir().join(format!("patchrt-bench-ota-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let options = UpdaterOptions {
+            allow_downgrade: true,
+            ..UpdaterOptions::default()
+        };
+        let Ok(updater) = Updater::open(engine.clone(), &root, keys.clone(), options) else {
+            return;
+        };
+        c.bench_function(&format!("ota/install/{name}"), |b| {
+            b.iter(|| black_box(updater.install(&bundle).unwrap_or_else(|e| panic!("{e}"))))
+        });
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use patchrt::model::StoreAs;
 use patchrt::model::synthetic::{self, SyntheticSpec};
-use patchrt::model::{LayerNorm, StoreAs};
 use patchrt::ota::pack::add_signature;
 use patchrt::ota::{
     BundleBuilder, BundleLimits, BundleSigner, PublicKey, TrustedKeys, Updater, UpdaterOptions,
@@ -185,16 +185,7 @@ fn pack(args: &PackArgs) -> Result<()> {
                     .find(|p| p.id == id)
                     .with_context(|| format!("no synthetic patch {id}"))?;
                 let bytes = if args.compact {
-                    let mut folded = patch.clone();
-                    folded.norms = folded
-                        .norms
-                        .iter()
-                        .map(|n| {
-                            let (scale, bias) = n.fold(patch.bn_epsilon);
-                            LayerNorm::Folded { scale, bias }
-                        })
-                        .collect();
-                    folded.to_bytes(&backbone, StoreAs::F16)
+                    patch.folded().to_bytes(&backbone, StoreAs::F16)
                 } else {
                     patch.to_bytes(&backbone, StoreAs::F32)
                 };

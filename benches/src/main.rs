@@ -4,10 +4,12 @@
 //! with 3 tasks x 5 resolutions of synthetic patches, prints a table and
 //! optionally writes JSON (`--json`).
 
+mod bundle_cmd;
 mod cascade_cmd;
 mod classify;
 mod measure;
 mod output;
+mod peer_worker;
 mod report;
 mod source;
 mod stats;
@@ -73,6 +75,11 @@ enum Command {
     /// Build, evaluate and calibrate confidence cascades.
     #[command(subcommand)]
     Cascade(cascade_cmd::CascadeCommand),
+    /// Create keys, pack, sign, verify and install over-the-air patch bundles.
+    #[command(subcommand)]
+    Bundle(bundle_cmd::BundleCommand),
+    /// Serve inference requests on stdin for benches/peers (one JSON line per request).
+    PeerWorker(peer_worker::PeerWorkerArgs),
 }
 
 fn main() -> Result<()> {
@@ -80,7 +87,9 @@ fn main() -> Result<()> {
     let args = Args::parse();
     match &args.command {
         Some(Command::Classify(c)) => return classify::run(c),
+        Some(Command::PeerWorker(c)) => return peer_worker::run(c),
         Some(Command::Cascade(c)) => return cascade_cmd::run(c),
+        Some(Command::Bundle(c)) => return bundle_cmd::run(c),
         None => {}
     }
     if args.iters == 0 || args.swap_iters == 0 {

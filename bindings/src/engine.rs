@@ -46,7 +46,7 @@ struct Control {
 /// Every method throws `PatchrtException` (Kotlin) / `PatchrtError` (Swift).
 #[derive(uniffi::Object)]
 pub struct Engine {
-    inner: patchrt::Engine,
+    inner: Arc<patchrt::Engine>,
     control: Mutex<Control>,
 }
 
@@ -60,7 +60,7 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     fn build(options: &EngineOptions, backbone: Backbone) -> Result<Arc<Self>> {
-        let inner = patchrt::Engine::new(backbone, options.to_runtime())?;
+        let inner = Arc::new(patchrt::Engine::new(backbone, options.to_runtime())?);
         Ok(Arc::new(Engine {
             inner,
             control: Mutex::new(Control {
@@ -71,6 +71,11 @@ impl Engine {
                 cascade: Vec::new(),
             }),
         }))
+    }
+
+    /// The runtime engine, shared with a [`crate::BundleUpdater`].
+    pub(crate) fn runtime(&self) -> Arc<patchrt::Engine> {
+        self.inner.clone()
     }
 
     fn control(&self) -> MutexGuard<'_, Control> {

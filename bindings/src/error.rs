@@ -29,6 +29,73 @@ impl From<patchrt::FileKind> for FileKind {
     }
 }
 
+/// Why an over-the-air bundle was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum BundleRefusal {
+    /// Not a well-formed bundle or manifest (truncated download, bad JSON,
+    /// unsafe file name).
+    Malformed,
+    /// No signature by a pinned key, a signature that does not verify, or an
+    /// unusable pinned key.
+    Signature,
+    /// A file's size or SHA-256 differs from the signed manifest, or the
+    /// files do not match its list.
+    Integrity,
+    /// Made for another backbone, or a patch does not fit this one.
+    WrongBackbone,
+    /// A patch file in the bundle is unusable (bad tensors, NaN).
+    InvalidPatch,
+    /// Not newer than what is installed (replay or downgrade), or another
+    /// bundle name.
+    NotNewer,
+    /// Needs a newer runtime.
+    RuntimeTooOld,
+    /// Over the size limits.
+    TooLarge,
+    /// `rollback` with no previous bundle kept.
+    NoPrevious,
+    /// The engine refused a patch (memory budget).
+    Engine,
+    /// Storage failed (full disk, permissions, a corrupt store).
+    Storage,
+}
+
+impl From<patchrt::ota::OtaError> for PatchrtError {
+    fn from(e: patchrt::ota::OtaError) -> Self {
+        use patchrt::ota::OtaError as E;
+        let detail = e.to_string();
+        let reason = match &e {
+            E::Container { .. } | E::Manifest { .. } | E::UnsafeFileName { .. } => {
+                BundleRefusal::Malformed
+            }
+            E::InvalidKey { .. } | E::UnknownKey { .. } | E::BadSignature { .. } => {
+                BundleRefusal::Signature
+            }
+            E::FileSize { .. }
+            | E::FileHash { .. }
+            | E::FileList { .. }
+            | E::PatchMismatch { .. } => BundleRefusal::Integrity,
+            E::BackboneMismatch { .. }
+            | E::Patch {
+                source: patchrt::Error::PatchBackboneMismatch { .. },
+                ..
+            } => BundleRefusal::WrongBackbone,
+            E::Patch { .. } => BundleRefusal::InvalidPatch,
+            E::NotNewer { .. } | E::WrongBundleName { .. } => BundleRefusal::NotNewer,
+            E::RuntimeTooOld { .. } => BundleRefusal::RuntimeTooOld,
+            E::TooLarge { .. } => BundleRefusal::TooLarge,
+            E::NoPrevious => BundleRefusal::NoPrevious,
+            E::Engine { .. } => BundleRefusal::Engine,
+            E::Io { .. } | E::StoreCorrupt { .. } => BundleRefusal::Storage,
+            // Downloads happen in the app's own HTTP stack on mobile; any
+            // other (future) variant is a malformed input as far as the app
+            // can act on it.
+            _ => BundleRefusal::Malformed,
+        };
+        PatchrtError::Bundle { reason, detail }
+    }
+}
+
 /// Everything an exported PatchRT call can fail with.
 ///
 /// In Kotlin this is `PatchrtException` with one subclass per variant
@@ -177,6 +244,16 @@ pub enum PatchrtError {
     #[error("{detail}")]
     InvalidDeviceState {
         /// The runtime's message.
+        detail: String,
+    },
+    /// An over-the-air bundle was refused or could not be installed; the
+    /// installed bundle, the resident patches and the active patch are
+    /// unchanged.
+    #[error("{detail}")]
+    Bundle {
+        /// Why, as a category an app can branch on.
+        reason: BundleRefusal,
+        /// The runtime's message (file names, hashes, versions).
         detail: String,
     },
     /// A bug: a panic inside PatchRT, caught at the boundary, or a runtime

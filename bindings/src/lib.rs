@@ -17,6 +17,7 @@ mod android;
 mod engine;
 mod error;
 mod records;
+mod updater;
 
 use patchrt::Resolution;
 use patchrt::model::synthetic::{self, SyntheticSpec};
@@ -24,11 +25,13 @@ use patchrt::model::{Backbone, StoreAs};
 use patchrt::policy;
 
 pub use engine::Engine;
-pub use error::{FileKind, PatchrtError, Result};
+pub use error::{BundleRefusal, FileKind, PatchrtError, Result};
 pub use records::{
     BenchSnapshot, CascadeStage, ClassificationResult, DemoModel, DeviceState, EngineOptions,
     MemoryUsage, PatchInfo, Prediction, ResolutionLatency, ThermalState,
 };
+
+pub use updater::{BundleUpdater, BundledPatch, DemoBundle, InstalledBundle, demo_bundle};
 
 use error::guard;
 

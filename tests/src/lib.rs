@@ -2,6 +2,8 @@
 //! comparison that explains its failures, the GPU-or-fail helper, and cached
 //! synthetic models.
 
+pub mod http_server;
+
 use std::sync::{Arc, OnceLock};
 
 use patchrt::model::Backbone;

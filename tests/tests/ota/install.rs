@@ -224,3 +224,61 @@ fn files_changed_on_disk_after_install_are_never_used() {
     assert_eq!(classify(&engine2, &id), direct(patch("objects@96")));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn bundles_fetched_over_loopback_http_install_and_corrupt_ones_do_not() {
+    use patchrt::ota::download::{DownloadOptions, download};
+    use patchrt_tests::http_server::{Mode, serve};
+    use std::time::Duration;
+
+    let Some(engine) = engine() else { return };
+    let root = tempdir("http");
+    let updater = open(&engine, &root);
+    let options = DownloadOptions {
+        idle_timeout: Duration::from_secs(5),
+        ..DownloadOptions::default()
+    };
+    let partial = root.join("download.part");
+
+    // A download cut twice resumes and installs.
+    let v1 = bundle(1);
+    let server = serve(
+        v1.clone(),
+        Mode::Truncated {
+            after: v1.len() / 3,
+            connections: 2,
+        },
+    );
+    let bytes = download(&server.url(), &partial, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        server.ranges().iter().flatten().count() >= 2,
+        "{:?}",
+        server.ranges()
+    );
+    updater.install(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(updater.installed_version(), 1);
+
+    // Corrupt in a patch file, in the manifest, in the signature: refused,
+    // each with the error of what was hit; v1 stays.
+    let v2 = bundle(2);
+    let manifest_at = 12 + 40;
+    let signature_at = v2
+        .windows(2)
+        .position(|w| w == b"\n}")
+        .map_or(0, |p| p + 2 + 1 + 8 + 3);
+    for (at, what) in [
+        (v2.len() - 500, "patch"),
+        (manifest_at, "manifest"),
+        (signature_at, "signature"),
+    ] {
+        let server = serve(v2.clone(), Mode::Corrupt { at });
+        let bytes = download(&server.url(), &partial, &options).unwrap_or_else(|e| panic!("{e}"));
+        match updater.install(&bytes) {
+            Err(OtaError::FileHash { .. }) if what == "patch" => {}
+            Err(OtaError::BadSignature { .. }) if what != "patch" => {}
+            other => panic!("corrupt {what} byte: {other:?}"),
+        }
+        assert_eq!(updater.installed_version(), 1);
+    }
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -650,6 +650,302 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * Installs signed patch bundles into one engine, from one directory.
+ *
+ * Kotlin: `BundleUpdater(engine, directory, pinnedKeys, allowDowngrade)`;
+ * Swift: `BundleUpdater(engine:directory:pinnedKeys:allowDowngrade:)`.
+ * `pinnedKeys` are raw 32-byte Ed25519 public keys (several for rotation).
+ */
+public protocol BundleUpdaterProtocol: AnyObject, Sendable {
+    
+    /**
+     * Unloads patches of replaced bundles that are no longer active.
+     */
+    func collectRetired()  -> [String]
+    
+    /**
+     * Engine id of the installed bundle's patch `id`, to `activate`.
+     */
+    func engineId(id: String)  -> String?
+    
+    /**
+     * Verifies and installs a bundle received as bytes. On error nothing
+     * changes.
+     */
+    func install(bundle: Data) throws  -> InstalledBundle
+    
+    /**
+     * Verifies and installs a bundle file (e.g. where the app's downloader
+     * saved it).
+     */
+    func installFile(path: String) throws  -> InstalledBundle
+    
+    /**
+     * The installed bundle, if any.
+     */
+    func installed()  -> InstalledBundle?
+    
+    /**
+     * Version of the installed bundle (0 when none).
+     */
+    func installedVersion()  -> UInt64
+    
+    /**
+     * Version `rollback` would restore, if one is kept.
+     */
+    func previousVersion()  -> UInt64?
+    
+    /**
+     * Why start-up fell back from the installed bundle, if it did.
+     */
+    func recoveredFrom()  -> String?
+    
+    /**
+     * Restores the previous bundle.
+     */
+    func rollback() throws  -> InstalledBundle
+    
+}
+/**
+ * Installs signed patch bundles into one engine, from one directory.
+ *
+ * Kotlin: `BundleUpdater(engine, directory, pinnedKeys, allowDowngrade)`;
+ * Swift: `BundleUpdater(engine:directory:pinnedKeys:allowDowngrade:)`.
+ * `pinnedKeys` are raw 32-byte Ed25519 public keys (several for rotation).
+ */
+open class BundleUpdater: BundleUpdaterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_patchrt_ffi_fn_clone_bundleupdater(self.handle, $0) }
+    }
+    /**
+     * Opens (or creates) the bundle directory and loads the installed
+     * bundle, re-verified, into `engine`.
+     */
+public convenience init(engine: Engine, directory: String, pinnedKeys: [Data], allowDowngrade: Bool)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_constructor_bundleupdater_new(
+        FfiConverterTypeEngine_lower(engine),
+        FfiConverterString.lower(directory),
+        FfiConverterSequenceData.lower(pinnedKeys),
+        FfiConverterBool.lower(allowDowngrade),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_patchrt_ffi_fn_free_bundleupdater(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Unloads patches of replaced bundles that are no longer active.
+     */
+open func collectRetired() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_collect_retired(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Engine id of the installed bundle's patch `id`, to `activate`.
+     */
+open func engineId(id: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_engine_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies and installs a bundle received as bytes. On error nothing
+     * changes.
+     */
+open func install(bundle: Data)throws  -> InstalledBundle  {
+    return try  FfiConverterTypeInstalledBundle_lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_install(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(bundle),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies and installs a bundle file (e.g. where the app's downloader
+     * saved it).
+     */
+open func installFile(path: String)throws  -> InstalledBundle  {
+    return try  FfiConverterTypeInstalledBundle_lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_install_file(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(path),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The installed bundle, if any.
+     */
+open func installed() -> InstalledBundle?  {
+    return try!  FfiConverterOptionTypeInstalledBundle.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_installed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Version of the installed bundle (0 when none).
+     */
+open func installedVersion() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_installed_version(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Version `rollback` would restore, if one is kept.
+     */
+open func previousVersion() -> UInt64?  {
+    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_previous_version(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Why start-up fell back from the installed bundle, if it did.
+     */
+open func recoveredFrom() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_recovered_from(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Restores the previous bundle.
+     */
+open func rollback()throws  -> InstalledBundle  {
+    return try  FfiConverterTypeInstalledBundle_lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_bundleupdater_rollback(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBundleUpdater: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = BundleUpdater
+
+    public static func lift(_ handle: UInt64) throws -> BundleUpdater {
+        return BundleUpdater(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: BundleUpdater) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BundleUpdater {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: BundleUpdater, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBundleUpdater_lift(_ handle: UInt64) throws -> BundleUpdater {
+    return try FfiConverterTypeBundleUpdater.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBundleUpdater_lower(_ value: BundleUpdater) -> UInt64 {
+    return FfiConverterTypeBundleUpdater.lower(value)
+}
+
+
+
+
+
+
+/**
  * A backbone resident on the GPU with its patches, and the resource policy.
  *
  * Kotlin: `Engine(options, backbone)` / `Engine.fromPath(options, path)`;
@@ -1227,6 +1523,115 @@ public func FfiConverterTypeBenchSnapshot_lower(_ value: BenchSnapshot) -> RustB
 
 
 /**
+ * A patch of the installed bundle.
+ */
+public struct BundledPatch: Equatable, Hashable {
+    /**
+     * Id in the bundle and the patch file.
+     */
+    public var id: String
+    /**
+     * Id to `activate` on the engine: `<id>@v<version>`.
+     */
+    public var engineId: String
+    /**
+     * Task it serves.
+     */
+    public var task: String
+    /**
+     * Resolution, or none for any.
+     */
+    public var resolution: UInt32?
+    /**
+     * File size in bytes.
+     */
+    public var size: UInt64
+    /**
+     * SHA-256 of the file, hex.
+     */
+    public var sha256: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Id in the bundle and the patch file.
+         */id: String, 
+        /**
+         * Id to `activate` on the engine: `<id>@v<version>`.
+         */engineId: String, 
+        /**
+         * Task it serves.
+         */task: String, 
+        /**
+         * Resolution, or none for any.
+         */resolution: UInt32?, 
+        /**
+         * File size in bytes.
+         */size: UInt64, 
+        /**
+         * SHA-256 of the file, hex.
+         */sha256: String) {
+        self.id = id
+        self.engineId = engineId
+        self.task = task
+        self.resolution = resolution
+        self.size = size
+        self.sha256 = sha256
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BundledPatch: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBundledPatch: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BundledPatch {
+        return
+            try BundledPatch(
+                id: FfiConverterString.read(from: &buf), 
+                engineId: FfiConverterString.read(from: &buf), 
+                task: FfiConverterString.read(from: &buf), 
+                resolution: FfiConverterOptionUInt32.read(from: &buf), 
+                size: FfiConverterUInt64.read(from: &buf), 
+                sha256: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BundledPatch, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.engineId, into: &buf)
+        FfiConverterString.write(value.task, into: &buf)
+        FfiConverterOptionUInt32.write(value.resolution, into: &buf)
+        FfiConverterUInt64.write(value.size, into: &buf)
+        FfiConverterString.write(value.sha256, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBundledPatch_lift(_ buf: RustBuffer) throws -> BundledPatch {
+    return try FfiConverterTypeBundledPatch.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBundledPatch_lower(_ value: BundledPatch) -> RustBuffer {
+    return FfiConverterTypeBundledPatch.lower(value)
+}
+
+
+/**
  * One stage of the loaded cascade.
  */
 public struct CascadeStage: Equatable, Hashable {
@@ -1413,6 +1818,75 @@ public func FfiConverterTypeClassificationResult_lift(_ buf: RustBuffer) throws 
 #endif
 public func FfiConverterTypeClassificationResult_lower(_ value: ClassificationResult) -> RustBuffer {
     return FfiConverterTypeClassificationResult.lower(value)
+}
+
+
+/**
+ * A signed demo bundle and the public key that verifies it.
+ */
+public struct DemoBundle: Equatable, Hashable {
+    /**
+     * The bundle bytes.
+     */
+    public var bundle: Data
+    /**
+     * The 32-byte Ed25519 public key to pin.
+     */
+    public var publicKey: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The bundle bytes.
+         */bundle: Data, 
+        /**
+         * The 32-byte Ed25519 public key to pin.
+         */publicKey: Data) {
+        self.bundle = bundle
+        self.publicKey = publicKey
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DemoBundle: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDemoBundle: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DemoBundle {
+        return
+            try DemoBundle(
+                bundle: FfiConverterData.read(from: &buf), 
+                publicKey: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DemoBundle, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.bundle, into: &buf)
+        FfiConverterData.write(value.publicKey, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDemoBundle_lift(_ buf: RustBuffer) throws -> DemoBundle {
+    return try FfiConverterTypeDemoBundle.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDemoBundle_lower(_ value: DemoBundle) -> RustBuffer {
+    return FfiConverterTypeDemoBundle.lower(value)
 }
 
 
@@ -1701,6 +2175,105 @@ public func FfiConverterTypeEngineOptions_lift(_ buf: RustBuffer) throws -> Engi
 #endif
 public func FfiConverterTypeEngineOptions_lower(_ value: EngineOptions) -> RustBuffer {
     return FfiConverterTypeEngineOptions.lower(value)
+}
+
+
+/**
+ * The installed bundle.
+ */
+public struct InstalledBundle: Equatable, Hashable {
+    /**
+     * Bundle name.
+     */
+    public var name: String
+    /**
+     * Version.
+     */
+    public var version: UInt64
+    /**
+     * Creation time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+     */
+    public var created: String
+    /**
+     * Id of the pinned key that verified it.
+     */
+    public var keyId: String
+    /**
+     * Its patches.
+     */
+    public var patches: [BundledPatch]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Bundle name.
+         */name: String, 
+        /**
+         * Version.
+         */version: UInt64, 
+        /**
+         * Creation time (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+         */created: String, 
+        /**
+         * Id of the pinned key that verified it.
+         */keyId: String, 
+        /**
+         * Its patches.
+         */patches: [BundledPatch]) {
+        self.name = name
+        self.version = version
+        self.created = created
+        self.keyId = keyId
+        self.patches = patches
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InstalledBundle: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInstalledBundle: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InstalledBundle {
+        return
+            try InstalledBundle(
+                name: FfiConverterString.read(from: &buf), 
+                version: FfiConverterUInt64.read(from: &buf), 
+                created: FfiConverterString.read(from: &buf), 
+                keyId: FfiConverterString.read(from: &buf), 
+                patches: FfiConverterSequenceTypeBundledPatch.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InstalledBundle, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterUInt64.write(value.version, into: &buf)
+        FfiConverterString.write(value.created, into: &buf)
+        FfiConverterString.write(value.keyId, into: &buf)
+        FfiConverterSequenceTypeBundledPatch.write(value.patches, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInstalledBundle_lift(_ buf: RustBuffer) throws -> InstalledBundle {
+    return try FfiConverterTypeInstalledBundle.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInstalledBundle_lower(_ value: InstalledBundle) -> RustBuffer {
+    return FfiConverterTypeInstalledBundle.lower(value)
 }
 
 
@@ -2081,6 +2654,175 @@ public func FfiConverterTypeResolutionLatency_lower(_ value: ResolutionLatency) 
 
 
 /**
+ * Why an over-the-air bundle was refused.
+ */
+
+public enum BundleRefusal: Equatable, Hashable {
+    
+    /**
+     * Not a well-formed bundle or manifest (truncated download, bad JSON,
+     * unsafe file name).
+     */
+    case malformed
+    /**
+     * No signature by a pinned key, a signature that does not verify, or an
+     * unusable pinned key.
+     */
+    case signature
+    /**
+     * A file's size or SHA-256 differs from the signed manifest, or the
+     * files do not match its list.
+     */
+    case integrity
+    /**
+     * Made for another backbone, or a patch does not fit this one.
+     */
+    case wrongBackbone
+    /**
+     * A patch file in the bundle is unusable (bad tensors, NaN).
+     */
+    case invalidPatch
+    /**
+     * Not newer than what is installed (replay or downgrade), or another
+     * bundle name.
+     */
+    case notNewer
+    /**
+     * Needs a newer runtime.
+     */
+    case runtimeTooOld
+    /**
+     * Over the size limits.
+     */
+    case tooLarge
+    /**
+     * `rollback` with no previous bundle kept.
+     */
+    case noPrevious
+    /**
+     * The engine refused a patch (memory budget).
+     */
+    case engine
+    /**
+     * Storage failed (full disk, permissions, a corrupt store).
+     */
+    case storage
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension BundleRefusal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBundleRefusal: FfiConverterRustBuffer {
+    typealias SwiftType = BundleRefusal
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BundleRefusal {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .malformed
+        
+        case 2: return .signature
+        
+        case 3: return .integrity
+        
+        case 4: return .wrongBackbone
+        
+        case 5: return .invalidPatch
+        
+        case 6: return .notNewer
+        
+        case 7: return .runtimeTooOld
+        
+        case 8: return .tooLarge
+        
+        case 9: return .noPrevious
+        
+        case 10: return .engine
+        
+        case 11: return .storage
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: BundleRefusal, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .malformed:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .signature:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .integrity:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .wrongBackbone:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .invalidPatch:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .notNewer:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .runtimeTooOld:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .tooLarge:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .noPrevious:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .engine:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .storage:
+            writeInt(&buf, Int32(11))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBundleRefusal_lift(_ buf: RustBuffer) throws -> BundleRefusal {
+    return try FfiConverterTypeBundleRefusal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBundleRefusal_lower(_ value: BundleRefusal) -> RustBuffer {
+    return FfiConverterTypeBundleRefusal.lower(value)
+}
+
+
+
+/**
  * Which kind of file a format error was found in.
  */
 
@@ -2365,6 +3107,19 @@ enum PatchrtError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
+     * An over-the-air bundle was refused or could not be installed; the
+     * installed bundle, the resident patches and the active patch are
+     * unchanged.
+     */
+    case Bundle(
+        /**
+         * Why, as a category an app can branch on.
+         */reason: BundleRefusal, 
+        /**
+         * The runtime's message (file names, hashes, versions).
+         */detail: String
+    )
+    /**
      * A bug: a panic inside PatchRT, caught at the boundary, or a runtime
      * error this version of the bindings does not know.
      */
@@ -2472,7 +3227,11 @@ public struct FfiConverterTypePatchrtError: FfiConverterRustBuffer {
         case 16: return .InvalidDeviceState(
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 17: return .Internal(
+        case 17: return .Bundle(
+            reason: try FfiConverterTypeBundleRefusal.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 18: return .Internal(
             detail: try FfiConverterString.read(from: &buf)
             )
 
@@ -2589,8 +3348,14 @@ public struct FfiConverterTypePatchrtError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Internal(detail):
+        case let .Bundle(reason,detail):
             writeInt(&buf, Int32(17))
+            FfiConverterTypeBundleRefusal.write(reason, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Internal(detail):
+            writeInt(&buf, Int32(18))
             FfiConverterString.write(detail, into: &buf)
             
         }
@@ -2735,6 +3500,30 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = UInt64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionFloat: FfiConverterRustBuffer {
     typealias SwiftType = Float?
 
@@ -2799,6 +3588,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeInstalledBundle: FfiConverterRustBuffer {
+    typealias SwiftType = InstalledBundle?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeInstalledBundle.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeInstalledBundle.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2874,6 +3687,31 @@ fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBundledPatch: FfiConverterRustBuffer {
+    typealias SwiftType = [BundledPatch]
+
+    public static func write(_ value: [BundledPatch], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBundledPatch.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BundledPatch] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BundledPatch]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBundledPatch.read(from: &buf))
         }
         return seq
     }
@@ -3035,6 +3873,23 @@ public func thermalFromIos(raw: Int64)throws  -> ThermalState  {
     )
 })
 }
+/**
+ * Packs patch files into a bundle signed with a key derived from
+ * `key_seed` (32 bytes): for samples and tests. Real bundles are made by
+ * release tooling (`patchbench bundle pack`) with a key kept off devices.
+ */
+public func demoBundle(backbone: Data, patches: [Data], name: String, version: UInt64, keySeed: Data)throws  -> DemoBundle  {
+    return try  FfiConverterTypeDemoBundle_lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_func_demo_bundle(
+        FfiConverterData.lower(backbone),
+        FfiConverterSequenceData.lower(patches),
+        FfiConverterString.lower(name),
+        FfiConverterUInt64.lower(version),
+        FfiConverterData.lower(keySeed),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3061,6 +3916,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_patchrt_ffi_checksum_func_thermal_from_ios() != 46508) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_func_demo_bundle() != 6701) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_patchrt_ffi_checksum_method_engine_activate() != 18120) {
@@ -3117,10 +3975,40 @@ private let initializationResult: InitializationResult = {
     if (uniffi_patchrt_ffi_checksum_method_engine_unload_patch() != 35471) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_collect_retired() != 51278) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_engine_id() != 61972) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_install() != 52400) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_install_file() != 32625) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_installed() != 64166) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_installed_version() != 7849) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_previous_version() != 32335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_recovered_from() != 36356) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_bundleupdater_rollback() != 39647) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_patchrt_ffi_checksum_constructor_engine_from_path() != 24858) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_patchrt_ffi_checksum_constructor_engine_new() != 21435) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_constructor_bundleupdater_new() != 36681) {
         return InitializationResult.apiChecksumMismatch
     }
 
