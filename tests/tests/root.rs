@@ -16,3 +16,9 @@ mod ops;
 mod engine;
 // Real weights against goldens from independent frameworks (Keras/JAX, ONNX Runtime).
 mod conformance;
+// Over-the-air bundles: signatures, attacks, install, rollback, crashes.
+mod ota;
+// HTTP download of bundles: limits, timeouts, resume (loopback server, CPU only).
+mod download;
+// Fuzz seeds and minimised crashes of runtime/fuzz, replayed on stable (CPU only).
+mod fuzz_regressions;

@@ -57,8 +57,13 @@ impl Backbone {
         let config = BackboneConfig::from_file(&file)?;
         let arch = config.architecture();
         let identity = BackboneId::of(&file);
-        let mut dense = vec![0.0; arch.layout.dense_len];
-        let mut depthwise = vec![0.0; arch.layout.depthwise_len];
+        // The buffers grow by the tensors actually read (the layout places
+        // each buffer's layers in order, at most alignment padding apart),
+        // never to the sizes the metadata's block table announces: a few bytes
+        // of `blocks` can describe a network of hundreds of gigabytes, which
+        // the file then lacks.
+        let mut dense = Vec::new();
+        let mut depthwise = Vec::new();
         for (layer, &off) in arch.layers.iter().zip(&arch.layout.weight_offset) {
             let w = file.f32(&layer.weight_name(), &layer.weight_shape())?;
             let dst = if layer.kind == crate::model::LayerKind::Depthwise {
@@ -66,8 +71,11 @@ impl Backbone {
             } else {
                 &mut dense
             };
-            dst[off..off + w.len()].copy_from_slice(&w);
+            dst.resize(off, 0.0);
+            dst.extend_from_slice(&w);
         }
+        dense.resize(arch.layout.dense_len, 0.0);
+        depthwise.resize(arch.layout.depthwise_len, 0.0);
         let norms = norm::read_all(&mut file, &arch)?;
         // Folding now surfaces a bad variance at load time, not at first inference.
         norm::fold_all(&norms, config.bn_epsilon, &arch, FileKind::Backbone)?;

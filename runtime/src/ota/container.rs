@@ -65,7 +65,11 @@ impl<'a> BundleFile<'a> {
     /// [`OtaError::TooLarge`] when an announced length exceeds `limits`.
     pub fn parse(bytes: &'a [u8], limits: &BundleLimits) -> OtaResult<BundleFile<'a>> {
         let total = bytes.len() as u64;
-        if total > limits.max_total_bytes + limits.max_manifest_bytes + (64 << 10) {
+        let most = limits
+            .max_total_bytes
+            .saturating_add(limits.max_manifest_bytes)
+            .saturating_add(64 << 10);
+        if total > most {
             return Err(OtaError::TooLarge {
                 what: "bundle".into(),
                 limit: limits.max_total_bytes,
@@ -137,8 +141,9 @@ impl<'a> BundleFile<'a> {
         })
     }
 
-    /// Writes a container. Names and sizes are written as given; the reader
-    /// enforces the limits.
+    /// Writes a container. Lengths are written as given (callers keep them
+    /// within the format: [`crate::ota::BundleBuilder`] validates them); the
+    /// reader enforces the limits.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(
             64 + self.manifest.len() + self.files.iter().map(|f| f.1.len() + 16).sum::<usize>(),

@@ -198,9 +198,12 @@ impl Manifest {
         self.patches.iter().find(|p| p.file == file)
     }
 
-    /// Sum of the listed file sizes.
+    /// Sum of the listed file sizes (saturating: sizes are untrusted until
+    /// checked against the limits).
     pub fn total_size(&self) -> u64 {
-        self.patches.iter().map(|p| p.size).sum()
+        self.patches
+            .iter()
+            .fold(0u64, |sum, p| sum.saturating_add(p.size))
     }
 }
 
@@ -264,18 +267,23 @@ fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` with plausible field ranges.
+/// `YYYY-MM-DDTHH:MM:SSZ`, a real calendar date and time (no leap seconds).
 fn is_utc_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     if b.len() != 20 {
         return false;
     }
     let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-        s.get(r.clone())
+        s.get(r)
             .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
             .and_then(|t| t.parse().ok())
     };
-    let seps = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[16] == b':';
+    let seps = b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
     let fields = (
         digits(0..4),
         digits(5..7),
@@ -284,17 +292,18 @@ fn is_utc_timestamp(s: &str) -> bool {
         digits(14..16),
         digits(17..19),
     );
-    match fields {
-        (Some(_), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) => {
-            seps && b[19] == b'Z'
-                && (1..=12).contains(&mo)
-                && (1..=31).contains(&d)
-                && h < 24
-                && mi < 60
-                && sec < 61
-        }
-        _ => false,
-    }
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = fields else {
+        return false;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    seps && (1..=month_days).contains(&d) && h < 24 && mi < 60 && sec < 60
 }
 
 /// A `MAJOR.MINOR.PATCH` version, compared numerically.

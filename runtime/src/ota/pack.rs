@@ -80,8 +80,12 @@ impl BundleBuilder {
     /// Any [`Manifest::validate`] error; [`OtaError::Container`] with no signer.
     pub fn build(&self, signers: &[&BundleSigner]) -> OtaResult<Vec<u8>> {
         self.manifest.validate()?;
-        if signers.is_empty() {
-            return Err(OtaError::container("a bundle needs at least one signature"));
+        if signers.is_empty() || signers.len() > super::container::MAX_SIGNATURES {
+            return Err(OtaError::container(format!(
+                "{} signers, a bundle carries 1..={}",
+                signers.len(),
+                super::container::MAX_SIGNATURES
+            )));
         }
         let manifest = self.manifest.to_json();
         let signatures: Vec<BundleSignature> = signers.iter().map(|s| s.sign(&manifest)).collect();

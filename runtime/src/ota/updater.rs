@@ -159,7 +159,10 @@ impl Updater {
             .map_err(|e| OtaError::io("stat", path, e))?
             .len();
         let limits = &self.options.limits;
-        let limit = limits.max_total_bytes + limits.max_manifest_bytes + (64 << 10);
+        let limit = limits
+            .max_total_bytes
+            .saturating_add(limits.max_manifest_bytes)
+            .saturating_add(64 << 10);
         if len > limit {
             return Err(OtaError::TooLarge {
                 what: format!("bundle file {}", path.display()),

@@ -77,6 +77,10 @@ fn manifest_fields_are_checked_one_by_one() {
         (set(&["version"], json!("7")), "json"),
         (set(&["created"], json!("yesterday")), "created"),
         (set(&["created"], json!("2026-13-01T00:00:00Z")), "created"),
+        (set(&["created"], json!("2026-02-29T00:00:00Z")), "created"),
+        (set(&["created"], json!("2026-04-31T00:00:00Z")), "created"),
+        (set(&["created"], json!("2026-11-22T10:00:60Z")), "created"),
+        (set(&["created"], json!("2026-11-22 10:00:00Z")), "created"),
         (
             set(&["min_runtime_version"], json!("1.0")),
             "min_runtime_version",
