@@ -29,12 +29,35 @@ struct LayerParams {
 // Folded BatchNorm of the active patch: layer i's scales at scale_offset,
 // its biases right after (out_c values each).
 @group(2) @binding(3) var<storage, read> scale_bias: array<f32>;
+// vec4 views of the output and scale/bias bindings, for the vec4 entry points
+// (which need channel counts and offsets that are multiples of 4).
+@group(0) @binding(4) var<storage, read_write> output4: array<vec4<f32>>;
+@group(2) @binding(3) var<storage, read> scale_bias4: array<vec4<f32>>;
 
 // BatchNorm (folded) and optional ReLU6 for output channel `co`.
 fn epilogue(acc: f32, co: u32) -> f32 {
     let v = acc * scale_bias[params.scale_offset + co] + scale_bias[params.scale_offset + params.out_c + co];
     if params.relu6 != 0u {
         return clamp(v, 0.0, 6.0);
+    }
+    return v;
+}
+
+// Folded BatchNorm scales of output channels 4*c4 .. 4*c4+3.
+fn scale4(c4: u32) -> vec4<f32> {
+    return scale_bias4[params.scale_offset / 4u + c4];
+}
+
+// Folded BatchNorm biases of output channels 4*c4 .. 4*c4+3.
+fn shift4(c4: u32) -> vec4<f32> {
+    return scale_bias4[(params.scale_offset + params.out_c) / 4u + c4];
+}
+
+// The epilogue on four channels whose scale and bias the caller loaded once.
+fn epilogue4(acc: vec4<f32>, scale: vec4<f32>, shift: vec4<f32>) -> vec4<f32> {
+    let v = acc * scale + shift;
+    if params.relu6 != 0u {
+        return clamp(v, vec4<f32>(0.0), vec4<f32>(6.0));
     }
     return v;
 }

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::synthetic::{self, SyntheticSpec};
 use patchrt::model::{Padding, StoreAs};
@@ -65,9 +65,28 @@ fn bench_kernel(
         Ok(k) => k,
         Err(e) => panic!("{name}: {e}"),
     };
-    c.bench_function(name, |b| {
+    // Multiply-adds count twice, so criterion's "elem/s" reads as FLOP/s and
+    // kernels of different shapes compare on one scale.
+    let (family, case) = name.split_once('/').unwrap_or((name, ""));
+    let mut group = c.benchmark_group(family);
+    group.throughput(Throughput::Elements(flops(&dispatch)));
+    group.bench_function(case, |b| {
         b.iter(|| kernel.run().unwrap_or_else(|e| panic!("{e}")))
     });
+    group.finish();
+}
+
+/// Floating-point operations of a conv dispatch (2 per multiply-add), or its
+/// output element count for the other kernels.
+fn flops(d: &Dispatch) -> u64 {
+    let p = &d.params;
+    let outputs = u64::from(p.out_h) * u64::from(p.out_w) * u64::from(p.out_c);
+    let taps = u64::from(p.kernel) * u64::from(p.kernel);
+    match d.kernel.family().name {
+        "pointwise" | "stem_conv" => 2 * outputs * taps * u64::from(p.in_c),
+        "depthwise" => 2 * outputs * taps,
+        _ => outputs.max(1),
+    }
 }
 
 fn kernels(c: &mut Criterion) {
@@ -151,6 +170,51 @@ fn kernels(c: &mut Criterion) {
         project,
         14 * 14 * 384,
         384 * 64,
+    );
+    // The largest expand (block 1 at 224) and the head: the two ends of the
+    // pointwise shapes (many pixels, few channels; few pixels, many channels).
+    for (side, cin, cout) in [(112, 16, 96), (7, 320, 1280)] {
+        let d = ops::pointwise::dispatch(
+            PointwiseShape {
+                h: side,
+                w: side,
+                cin,
+                cout,
+                relu6: true,
+                residual: false,
+            },
+            0,
+            0,
+        );
+        let n = side as usize * side as usize;
+        bench_kernel(
+            c,
+            &ctx,
+            &format!("pointwise/{side}x{side}x{cin}->{cout}"),
+            d,
+            n * cin as usize,
+            (cin * cout) as usize,
+        );
+    }
+    let dw56 = ops::depthwise::dispatch(
+        DepthwiseShape {
+            h: 56,
+            w: 56,
+            c: 144,
+            kernel: 3,
+            stride: 1,
+            padding: pad,
+        },
+        0,
+        0,
+    );
+    bench_kernel(
+        c,
+        &ctx,
+        "depthwise/56x56x144/s1",
+        dw56,
+        56 * 56 * 144,
+        9 * 144,
     );
     let dw1 = ops::depthwise::dispatch(
         DepthwiseShape {

@@ -2,26 +2,35 @@
 //!
 //! With no files it runs the embedded synthetic MobileNetV2 1.0 (1000 classes)
 //! with 3 tasks x 5 resolutions of synthetic patches, prints a table and
-//! optionally writes JSON (`--json`).
+//! optionally writes JSON (`--json`). `--profile`, `--sustained` and
+//! `--cold-start` replace that benchmark with their own measurements.
 
 mod bundle_cmd;
 mod cascade_cmd;
 mod classify;
+mod cold_start;
+mod cpu_load;
 mod measure;
 mod output;
 mod peer_worker;
+mod profile_cmd;
 mod report;
 mod source;
+mod startup;
 mod stats;
+mod sustained;
 mod table;
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use patchrt::{
-    AdapterPreference, Engine, EngineOptions, Patch, Resolution, RgbaImage, WeightPrecision,
+    AdapterPreference, EngineOptions, Patch, ProfileOptions, Resolution, RgbaImage,
+    TimestampMethod, WeightPrecision,
 };
+use serde_json::json;
 
 /// Measure PatchRT: latency per resolution, patch swap cost, memory.
 /// `patchbench classify IMAGE...` classifies photos instead.
@@ -48,9 +57,10 @@ struct Args {
     /// Full backbone reload samples.
     #[arg(long, default_value_t = 5)]
     reloads: usize,
-    /// Resolutions to run (comma separated).
-    #[arg(long, value_delimiter = ',', default_values_t = [224, 192, 160, 128, 96])]
-    resolutions: Vec<u32>,
+    /// Resolutions to run (comma separated; default 224,192,160,128,96, and
+    /// 224 alone for --sustained).
+    #[arg(long, value_delimiter = ',')]
+    resolutions: Option<Vec<u32>>,
     /// Adapter name filter (overrides PATCHRT_ADAPTER).
     #[arg(long)]
     adapter: Option<String>,
@@ -66,6 +76,42 @@ struct Args {
     /// Write the results as JSON to this file.
     #[arg(long)]
     json: Option<String>,
+    /// Instead of the benchmark: GPU time of every dispatch of one inference
+    /// per resolution (median of --iters), with GFLOP/s and GB/s.
+    #[arg(long)]
+    profile: bool,
+    /// How --profile writes timestamps.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    profile_method: MethodArg,
+    /// Instead of the benchmark: inferences back to back for SECONDS,
+    /// latency per --window.
+    #[arg(long, value_name = "SECONDS")]
+    sustained: Option<f64>,
+    /// Window of --sustained, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    window: f64,
+    /// Keep the driver's pipeline cache in FILE between runs (read at start,
+    /// written after pipeline creation).
+    #[arg(long, value_name = "FILE")]
+    pipeline_cache: Option<PathBuf>,
+    /// Instead of the benchmark: cold start with and without the PatchRT
+    /// pipeline cache and Mesa's shader cache, RUNS fresh processes each.
+    #[arg(long, value_name = "RUNS")]
+    cold_start: Option<usize>,
+    /// One cold start, printed as JSON (the child of --cold-start).
+    #[arg(long, hide = true)]
+    cold_start_child: bool,
+}
+
+/// `--profile-method`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum MethodArg {
+    /// Inside-pass timestamps when the adapter has them, else pass per dispatch.
+    Auto,
+    /// One pass, a timestamp after every dispatch.
+    InsidePass,
+    /// One pass per dispatch with begin/end timestamps.
+    PassPerDispatch,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -83,6 +129,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    let main_started = Instant::now();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args = Args::parse();
     match &args.command {
@@ -92,17 +139,6 @@ fn main() -> Result<()> {
         Some(Command::Bundle(c)) => return bundle_cmd::run(c),
         None => {}
     }
-    if args.iters == 0 || args.swap_iters == 0 {
-        bail!("--iters and --swap-iters must be at least 1");
-    }
-    let resolutions: Vec<Resolution> = args.resolutions.iter().map(|r| Resolution(*r)).collect();
-    let source = match &args.backbone {
-        Some(b) => source::ModelSource::from_files(b, &args.patches)?,
-        None if args.patches.is_empty() => source::ModelSource::synthetic(&resolutions)?,
-        None => {
-            bail!("--patch needs --backbone: synthetic patches fit only the synthetic backbone")
-        }
-    };
     let options = EngineOptions {
         adapter: args
             .adapter
@@ -113,12 +149,47 @@ fn main() -> Result<()> {
         } else {
             WeightPrecision::F32
         },
-        resolutions: resolutions.clone(),
         ..EngineOptions::default()
     };
-    let started = std::time::Instant::now();
-    let engine = Engine::new(source.backbone.clone(), options).context("creating the engine")?;
-    let init_ms = started.elapsed().as_secs_f64() * 1e3;
+    let listed: Option<Vec<Resolution>> = args
+        .resolutions
+        .as_ref()
+        .map(|v| v.iter().map(|r| Resolution(*r)).collect());
+    if args.cold_start_child {
+        let backbone = args
+            .backbone
+            .as_deref()
+            .context("--cold-start-child needs --backbone")?;
+        let options = EngineOptions {
+            resolutions: listed.unwrap_or_else(|| vec![Resolution(224)]),
+            ..options
+        };
+        return cold_start::child(backbone, options, args.pipeline_cache.clone(), main_started);
+    }
+    if args.iters == 0 || args.swap_iters == 0 {
+        bail!("--iters and --swap-iters must be at least 1");
+    }
+    if args.profile || args.sustained.is_some() || args.cold_start.is_some() {
+        return run_modes(&args, listed, options);
+    }
+    let resolutions = listed.unwrap_or_else(|| Resolution::STANDARD.to_vec());
+    let source = match &args.backbone {
+        Some(b) => source::ModelSource::from_files(b, &args.patches)?,
+        None if args.patches.is_empty() => source::ModelSource::synthetic(&resolutions)?,
+        None => {
+            bail!("--patch needs --backbone: synthetic patches fit only the synthetic backbone")
+        }
+    };
+    let options = EngineOptions {
+        resolutions: resolutions.clone(),
+        ..options
+    };
+    let (engine, startup) = startup::open_engine(
+        source.backbone.clone(),
+        options,
+        args.pipeline_cache.clone(),
+    )?;
+    let init_ms = startup.init_ms();
     let adapter = engine.adapter().clone();
     eprintln!(
         "adapter: {} ({}, {}; {})",
@@ -173,6 +244,7 @@ fn main() -> Result<()> {
         results: &results,
         swaps: swaps.as_ref(),
         init_ms,
+        startup: &startup,
         first_ms,
         precision: engine.options().precision,
     };
@@ -185,4 +257,152 @@ fn main() -> Result<()> {
         eprintln!("wrote {path}");
     }
     Ok(())
+}
+
+/// `--profile`, `--sustained` and `--cold-start`, in that order, into one
+/// report (the default benchmark does not run).
+fn run_modes(args: &Args, listed: Option<Vec<Resolution>>, options: EngineOptions) -> Result<()> {
+    let load_before = load_average();
+    let mut out = serde_json::Map::new();
+    if let Some(runs) = args.cold_start {
+        if runs == 0 {
+            bail!("--cold-start needs at least 1 run");
+        }
+        let first = listed
+            .as_ref()
+            .and_then(|l| l.first())
+            .map_or(224, |r| r.side());
+        let report = cold_start::run(
+            &cold_start::ChildArgs {
+                backbone: args.backbone.clone(),
+                resolution: first,
+                adapter: args.adapter.clone(),
+                f16: args.f16,
+            },
+            runs,
+        )?;
+        print!("{}", report.table());
+        out.insert("cold_start".into(), report.json());
+    }
+    let profile_res = listed
+        .clone()
+        .unwrap_or_else(|| Resolution::STANDARD.to_vec());
+    let sustained_res = listed.unwrap_or_else(|| vec![Resolution(224)]);
+    if args.profile || args.sustained.is_some() {
+        let mut resolutions = Vec::new();
+        if args.profile {
+            resolutions.extend(&profile_res);
+        }
+        if args.sustained.is_some() {
+            resolutions.extend(&sustained_res);
+        }
+        let backbone = match &args.backbone {
+            Some(b) => source::ModelSource::from_files(b, &[])?.backbone,
+            None => source::synthetic_backbone()?,
+        };
+        let (engine, start) = startup::open_engine(
+            backbone,
+            EngineOptions {
+                resolutions,
+                ..options
+            },
+            args.pipeline_cache.clone(),
+        )?;
+        let a = engine.adapter();
+        eprintln!(
+            "adapter: {} ({}, {}; {})",
+            a.name, a.backend, a.device_type, a.driver
+        );
+        out.insert(
+            "device".into(),
+            json!({"name": a.name, "backend": a.backend, "device_type": a.device_type, "driver": a.driver}),
+        );
+        out.insert("startup".into(), start.json());
+        let pixels = measure::frame_pixels();
+        let image = RgbaImage::new(measure::FRAME.0, measure::FRAME.1, &pixels)?;
+        let arch = &engine.backbone().arch;
+        if args.profile {
+            let method = match args.profile_method {
+                MethodArg::Auto => None,
+                MethodArg::InsidePass => Some(TimestampMethod::InsidePass),
+                MethodArg::PassPerDispatch => Some(TimestampMethod::PassPerDispatch),
+            };
+            let popts = ProfileOptions {
+                iters: args.iters,
+                warmup: args.warmup.max(1),
+                method,
+            };
+            let profiles = profile_cmd::run(&engine, &image, &profile_res, &popts)?;
+            for p in &profiles {
+                print!("{}", profile_cmd::table(p, arch));
+            }
+            if let (Some(a), Some(b)) = (profiles.first(), profiles.last())
+                && profiles.len() > 1
+            {
+                let (a, b) = (&a.profile, &b.profile);
+                println!(
+                    "GPU time ratio {}/{}: {:.2}x (sums of per-dispatch medians)",
+                    a.resolution,
+                    b.resolution,
+                    a.total_ms() / b.total_ms()
+                );
+            }
+            out.insert(
+                "profile".into(),
+                profiles
+                    .iter()
+                    .map(|p| profile_cmd::json(p, arch))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        if let Some(seconds) = args.sustained {
+            if !(seconds > 0.0 && args.window > 0.0) {
+                bail!("--sustained and --window must be positive");
+            }
+            let results = sustained::run(
+                &engine,
+                &image,
+                &sustained_res,
+                seconds,
+                args.window,
+                args.warmup,
+            )?;
+            print!("{}", sustained::table(&results, seconds, args.window));
+            out.insert(
+                "sustained".into(),
+                sustained::json(&results, seconds, args.window),
+            );
+        }
+    }
+    let load_after = load_average();
+    if let (Some(a), Some(b)) = (&load_before, &load_after) {
+        println!(
+            "\nmachine load average (1 min) before {a:.2}, after {b:.2} on {} CPUs",
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+    }
+    out.insert(
+        "load_average_1m".into(),
+        json!({"before": load_before, "after": load_after}),
+    );
+    if let Some(path) = &args.json {
+        output::write_output(
+            std::path::Path::new(path),
+            &serde_json::to_string_pretty(&serde_json::Value::Object(out))?,
+        )?;
+        eprintln!("wrote {path}");
+    }
+    Ok(())
+}
+
+/// The 1-minute load average where the OS reports one (Linux), to tell a
+/// busy machine from a slow kernel when reading the numbers.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::measure::{ResolutionResult, SwapResult};
 use crate::source::ModelSource;
+use crate::startup::{Startup, cache_json, state_text};
 use crate::stats::json_opt;
 
 /// Everything measured in one run.
@@ -25,6 +26,8 @@ pub struct Report<'a> {
     pub swaps: Option<&'a SwapResult>,
     /// Engine creation (device, upload, pipelines), ms.
     pub init_ms: f64,
+    /// Engine creation by phase.
+    pub startup: &'a Startup,
     /// First inference (includes lazy shader compilation on some drivers), ms.
     pub first_ms: f64,
     /// Weight storage precision.
@@ -76,8 +79,13 @@ impl Report<'_> {
         );
         let _ = writeln!(
             s,
-            "engine init {:.1} ms, first inference {:.1} ms\n",
-            self.init_ms, self.first_ms
+            "engine init {:.1} ms (device {:.1}, pipelines {:.1}, upload and buffers {:.1}), first inference {:.1} ms; pipeline cache: {}\n",
+            self.init_ms,
+            self.startup.context_ms,
+            self.startup.pipelines_ms,
+            self.startup.engine_ms,
+            self.first_ms,
+            state_text(&self.startup.cache)
         );
         let _ = writeln!(
             s,
@@ -151,6 +159,12 @@ impl Report<'_> {
                 "weights": format!("{:?}", self.precision).to_lowercase(),
             },
             "init_ms": self.init_ms,
+            "init_phases_ms": {
+                "context": self.startup.context_ms,
+                "pipelines": self.startup.pipelines_ms,
+                "engine": self.startup.engine_ms,
+            },
+            "pipeline_cache": cache_json(&self.startup.cache),
             "first_inference_ms": self.first_ms,
             "resolutions": self.results.iter().map(|r| json!({
                 "size": r.size,

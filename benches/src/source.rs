@@ -43,8 +43,7 @@ impl ModelSource {
     pub fn synthetic(resolutions: &[Resolution]) -> Result<ModelSource> {
         let started = Instant::now();
         let backbone_bytes = synthetic::backbone_bytes(&SyntheticSpec::default());
-        let backbone =
-            Backbone::from_bytes(&backbone_bytes).context("synthetic backbone does not parse")?;
+        let backbone = parse_synthetic(&backbone_bytes)?;
         let patches = synthetic::task_patches(&backbone, resolutions, 7)
             .iter()
             .map(|p| p.to_bytes(&backbone, StoreAs::F32))
@@ -61,4 +60,16 @@ impl ModelSource {
             synthetic: true,
         })
     }
+}
+
+fn parse_synthetic(bytes: &[u8]) -> Result<Backbone> {
+    Backbone::from_bytes(bytes).context("synthetic backbone does not parse")
+}
+
+/// The embedded synthetic MobileNetV2 1.0 backbone alone (no patches).
+pub fn synthetic_backbone() -> Result<Backbone> {
+    eprintln!(
+        "note: SYNTHETIC WEIGHTS (seeded random MobileNetV2 1.0); timings are those of the real network's shapes"
+    );
+    parse_synthetic(&synthetic::backbone_bytes(&SyntheticSpec::default()))
 }

@@ -63,6 +63,17 @@ pub enum Error {
         /// Validation message.
         message: String,
     },
+    /// GPU timing was asked for but the device cannot write the timestamps needed.
+    #[error(
+        "adapter {adapter} has no {needed} support, so GPU time cannot be measured per dispatch"
+    )]
+    TimestampsUnsupported {
+        /// Adapter name.
+        adapter: String,
+        /// The wgpu feature that is missing (`timestamp-query` or
+        /// `timestamp-query-inside-passes`).
+        needed: &'static str,
+    },
     /// A GPU operation failed at run time (validation error, lost device, failed map).
     #[error("GPU operation {operation} failed: {message}")]
     Gpu {

@@ -36,10 +36,11 @@ pub mod reference;
 pub mod shaders;
 
 pub use engine::{
-    CascadeOutcome, CascadeStep, Classification, Engine, EngineOptions, MemoryReport, Prediction,
+    CascadeOutcome, CascadeStep, Classification, Engine, EngineOptions, LayerProfile, LayerTiming,
+    MemoryReport, Prediction, ProfileOptions, TimestampMethod,
 };
 pub use error::{Error, FileKind, Result};
-pub use gpu::{AdapterPreference, AdapterReport, GpuContext};
+pub use gpu::{AdapterPreference, AdapterReport, ContextOptions, GpuContext};
 pub use image::{Resolution, RgbaImage};
 pub use model::{Backbone, BackboneId};
 pub use patch::Patch;

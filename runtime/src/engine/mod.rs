@@ -8,26 +8,27 @@
 
 mod cascade;
 mod frame;
+mod infer;
 mod options;
 pub mod plan;
+mod profile;
 mod resident;
 mod results;
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::gpu::pipelines::Pipelines;
-use crate::gpu::{AdapterReport, GpuContext, transfer};
+use crate::gpu::{AdapterReport, GpuContext};
 use crate::image::{Resolution, RgbaImage};
 use crate::model::Backbone;
-use crate::ops;
 use crate::patch::{DEFAULT_PATCH_ID, Patch, PatchInfo, PatchRegistry};
-use frame::{FrameResources, record_offset};
+use frame::FrameResources;
 use plan::Plan;
 use resident::{ResidentBackbone, ResidentPatch};
 
 pub use options::{DEFAULT_PATCH_BUDGET, EngineOptions};
+pub use profile::{LayerProfile, LayerTiming, ProfileOptions, TimestampMethod};
 pub use results::{CascadeOutcome, CascadeStep, Classification, MemoryReport, Prediction};
 
 struct State {
@@ -167,6 +168,12 @@ impl Engine {
     /// The options in effect (resolutions sorted, largest first).
     pub fn options(&self) -> &EngineOptions {
         &self.options
+    }
+
+    /// Every dispatch of one inference at every served resolution; the
+    /// resolution index is the position in [`EngineOptions::resolutions`].
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// Whether inference results carry GPU timestamps.
@@ -324,108 +331,6 @@ impl Engine {
         let mut state = self.lock();
         let id = task_patch(&state, task, resolution)?;
         self.run(&mut state, &id, image, r, true)
-    }
-
-    /// One inference: one command buffer, one submit, one readback.
-    ///
-    /// With `upload` false the frame already on the GPU is reused (cascade
-    /// stages after the first re-run only preprocessing at their resolution).
-    fn run(
-        &self,
-        state: &mut State,
-        id: &str,
-        image: &RgbaImage<'_>,
-        r: usize,
-        upload: bool,
-    ) -> Result<Classification> {
-        let started = Instant::now();
-        let pixels = image.data();
-        let max_binding = self.ctx.limits.max_storage_buffer_binding_size as usize;
-        if pixels.len() > max_binding {
-            return Err(Error::InvalidImage {
-                width: image.width(),
-                height: image.height(),
-                reason: format!(
-                    "{} bytes exceed the adapter's binding limit of {max_binding}",
-                    pixels.len()
-                ),
-            });
-        }
-        let State { patches, frame, .. } = state;
-        let patch = patches.touch(id)?;
-        frame.grow_image(&self.ctx, &self.plan, pixels.len() as u64);
-        let steps = self.plan.io.len();
-        let resolution = self.options.resolutions[r];
-        let pre = ops::preprocess::dispatch(
-            image.width(),
-            image.height(),
-            resolution.side(),
-            &self.backbone.config.normalization,
-        );
-        frame.write_frame(&self.ctx, steps, r, upload.then_some(pixels), &pre.params);
-
-        let mut encoder = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("inference"),
-            });
-        {
-            let timestamp_writes =
-                frame
-                    .timestamps
-                    .as_ref()
-                    .map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("inference"),
-                timestamp_writes,
-            });
-            pass.set_bind_group(1, &self.shared.weights_group, &[]);
-            pass.set_bind_group(2, &patch.group, &[]);
-            let classifier_step = self.plan.classifier_step();
-            for (s, d) in self.plan.dispatches[r].iter().enumerate() {
-                pass.set_pipeline(self.pipelines.get(d.kernel));
-                pass.set_bind_group(0, &frame.io_groups[s], &[record_offset(steps, r, s) as u32]);
-                let [x, y, z] = match s {
-                    0 => pre.workgroups,
-                    s if s == classifier_step => [ops::groups(patch.classes, 64), 1, 1],
-                    _ => d.workgroups,
-                };
-                pass.dispatch_workgroups(x, y, z);
-            }
-        }
-        let prob_bytes = patch.classes as u64 * 4;
-        encoder.copy_buffer_to_buffer(&frame.probabilities, 0, &frame.staging, 0, prob_bytes);
-        let ts_offset = frame.timestamp_offset();
-        if let Some((set, resolve)) = &frame.timestamps {
-            encoder.resolve_query_set(set, 0..2, resolve, 0);
-            encoder.copy_buffer_to_buffer(resolve, 0, &frame.staging, ts_offset, 16);
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        let read_len = if frame.timestamps.is_some() {
-            ts_offset + 16
-        } else {
-            prob_bytes
-        };
-        let bytes = transfer::read_back(&self.ctx, &frame.staging, read_len)?;
-        let probabilities: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[..prob_bytes as usize]);
-        let gpu_ms = frame.timestamps.as_ref().map(|_| {
-            let ts: Vec<u64> =
-                bytemuck::pod_collect_to_vec(&bytes[ts_offset as usize..ts_offset as usize + 16]);
-            ts[1].saturating_sub(ts[0]) as f64 * self.ctx.queue.get_timestamp_period() as f64 / 1e6
-        });
-        log::debug!("patchrt: {id} at {resolution} in {:?}", started.elapsed());
-        Ok(Classification {
-            probabilities,
-            labels: patch.labels.clone(),
-            patch_id: id.to_string(),
-            resolution,
-            gpu_ms,
-        })
     }
 }
 

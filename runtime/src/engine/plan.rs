@@ -6,7 +6,7 @@
 //! only a different set of parameter records and workgroup counts.
 
 use crate::image::Resolution;
-use crate::model::{Backbone, LayerKind};
+use crate::model::{Architecture, Backbone, LayerKind};
 use crate::ops::{
     self, Dispatch, depthwise::DepthwiseShape, pointwise::PointwiseShape, stem_conv::StemConvShape,
 };
@@ -41,9 +41,51 @@ pub struct StepIo {
     pub residual: Slot,
 }
 
+/// What one step of the plan computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Resize and normalise the frame.
+    Preprocess,
+    /// Convolution layer `i` of [`Architecture::layers`].
+    Layer(usize),
+    /// Global average pool.
+    Pool,
+    /// Classifier (features to logits).
+    Classifier,
+    /// Softmax over the logits.
+    Softmax,
+}
+
+impl Step {
+    /// Name of the step: `preprocess`, a layer's tensor prefix (`stem`,
+    /// `blocks.3.expand`, `head`), `pool`, `classifier` or `softmax`.
+    pub fn name(self, arch: &Architecture) -> String {
+        match self {
+            Step::Preprocess => "preprocess".to_string(),
+            Step::Layer(i) => arch
+                .layers
+                .get(i)
+                .map_or_else(|| format!("layer{i}"), |l| l.prefix()),
+            Step::Pool => "pool".to_string(),
+            Step::Classifier => "classifier".to_string(),
+            Step::Softmax => "softmax".to_string(),
+        }
+    }
+
+    /// The architecture layer this step runs, if it is a convolution.
+    pub fn layer(self, arch: &Architecture) -> Option<&crate::model::ConvLayer> {
+        match self {
+            Step::Layer(i) => arch.layers.get(i),
+            _ => None,
+        }
+    }
+}
+
 /// Every dispatch of one inference, at every resolution.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// What each step computes (same at every resolution).
+    pub steps: Vec<Step>,
     /// Buffers per step.
     pub io: Vec<StepIo>,
     /// `dispatches[r][s]`: step `s` at resolution index `r`. Step 0
@@ -181,11 +223,21 @@ impl Plan {
                 steps
             })
             .collect();
+        let steps = std::iter::once(Step::Preprocess)
+            .chain((0..arch.layers.len()).map(Step::Layer))
+            .chain([Step::Pool, Step::Classifier, Step::Softmax])
+            .collect();
         Plan {
+            steps,
             io,
             dispatches,
             activation_len,
         }
+    }
+
+    /// The name of every step, in dispatch order (see [`Step::name`]).
+    pub fn step_names(&self, arch: &Architecture) -> Vec<String> {
+        self.steps.iter().map(|s| s.name(arch)).collect()
     }
 
     /// Index of the classifier step.

@@ -3,8 +3,10 @@
 pub mod adapter;
 pub mod context;
 pub mod layouts;
+pub mod pipeline_cache;
 pub mod pipelines;
 pub mod transfer;
 
 pub use adapter::{AdapterPreference, AdapterReport};
-pub use context::GpuContext;
+pub use context::{ContextOptions, GpuContext};
+pub use pipeline_cache::{PipelineCacheReport, PipelineCacheState};

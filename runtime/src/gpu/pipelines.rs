@@ -16,7 +16,8 @@ pub struct Pipelines {
 }
 
 impl Pipelines {
-    /// Compiles every family and creates every entry point's pipeline.
+    /// Compiles every family and creates every entry point's pipeline,
+    /// through `cache` when the context has a pipeline cache.
     ///
     /// # Errors
     /// [`Error::ShaderInvalid`] when wgpu rejects a module or pipeline.
@@ -24,6 +25,7 @@ impl Pipelines {
         device: &wgpu::Device,
         layout: &wgpu::PipelineLayout,
         precision: WeightPrecision,
+        cache: Option<&wgpu::PipelineCache>,
     ) -> Result<Pipelines> {
         let mut modules = HashMap::new();
         let mut by_kernel = HashMap::new();
@@ -43,7 +45,7 @@ impl Pipelines {
                 module,
                 entry_point: Some(kernel.entry_point()),
                 compilation_options: wgpu::PipelineCompilationOptions::default(),
-                cache: None,
+                cache,
             });
             if let Some(e) = pollster::block_on(scope.pop()) {
                 return Err(Error::ShaderInvalid {

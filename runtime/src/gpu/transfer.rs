@@ -5,7 +5,13 @@ use std::sync::mpsc;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 
-/// Creates a buffer holding `bytes` (padded to 4 bytes, at least 4 bytes long).
+/// The smallest buffer created: the `_vec4` kernels view their bindings as
+/// `array<vec4<f32>>`, and wgpu rejects a binding shorter than one element,
+/// even a placeholder that the kernel never reads.
+pub const MIN_BUFFER_BYTES: usize = 16;
+
+/// Creates a buffer holding `bytes`, zero-padded to a multiple of 4 bytes and
+/// to at least [`MIN_BUFFER_BYTES`].
 pub fn upload(
     ctx: &GpuContext,
     label: &str,
@@ -13,7 +19,7 @@ pub fn upload(
     usage: wgpu::BufferUsages,
 ) -> wgpu::Buffer {
     use wgpu::util::DeviceExt;
-    let padded_len = bytes.len().max(4).next_multiple_of(4);
+    let padded_len = bytes.len().max(MIN_BUFFER_BYTES).next_multiple_of(4);
     let contents: std::borrow::Cow<'_, [u8]> = if padded_len == bytes.len() {
         bytes.into()
     } else {
@@ -56,11 +62,11 @@ pub fn upload_weights(
     }
 }
 
-/// Creates an empty buffer.
+/// Creates an empty buffer of `size` bytes, rounded as in [`upload`].
 pub fn empty(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
-        size: size.max(4).next_multiple_of(4),
+        size: size.max(MIN_BUFFER_BYTES as u64).next_multiple_of(4),
         usage,
         mapped_at_creation: false,
     })

@@ -3,10 +3,15 @@
 //! | family | formula | layout | entry points |
 //! |---|---|---|---|
 //! | `preprocess` | bilinear resize, `(x - mean) * scale` | RGBA8 u32 -> HWC3 | `preprocess` |
-//! | `stem_conv` | `relu6(bn(conv_kxk(x)))` | W `[k,k,ci,co]` | `stem_conv` |
-//! | `pointwise` | `bn(x·W) [relu6] [+ skip]` | W `[ci,co]` | `pointwise` |
-//! | `depthwise` | `relu6(bn(dwconv_kxk(x)))` | W `[k,k,c]` | `depthwise` |
+//! | `stem_conv` | `relu6(bn(conv_kxk(x)))` | W `[k,k,ci,co]` | `stem_conv`, `stem_conv_vec4_k3s2` |
+//! | `pointwise` | `bn(x·W) [relu6] [+ skip]` | W `[ci,co]` | `pointwise`, `pointwise_vec4` |
+//! | `depthwise` | `relu6(bn(dwconv_kxk(x)))` | W `[k,k,c]` | `depthwise`, `depthwise_vec4_k{3,5}s{1,2}` |
 //! | `pool_head` | mean over HW; `W·f + b`; softmax | W `[classes,f]` | `global_avg_pool`, `classifier`, `softmax` |
+//!
+//! A family's `_vec4` entry point computes the same function with four-channel
+//! loads and stores; its `dispatch` picks it whenever the channel counts and
+//! the weight and scale offsets are multiples of 4 (every MobileNetV2 layer
+//! past the stem), and the scalar entry point otherwise.
 //!
 //! Every dispatch reads one [`LayerParams`] record. The engine writes all
 //! records of all resolutions into one uniform buffer once and selects a record
@@ -74,10 +79,23 @@ pub enum Kernel {
     Preprocess,
     /// `stem_conv.wgsl::stem_conv`.
     StemConv,
+    /// `stem_conv.wgsl::stem_conv_vec4_k3s2` (RGB input, 3x3 stride 2, out
+    /// channels and offsets multiples of 4).
+    StemConvVec4K3S2,
     /// `pointwise.wgsl::pointwise`.
     Pointwise,
+    /// `pointwise.wgsl::pointwise_vec4` (channels and offsets multiples of 4).
+    PointwiseVec4,
     /// `depthwise.wgsl::depthwise`.
     Depthwise,
+    /// `depthwise.wgsl::depthwise_vec4_k3s1` (channels and offsets multiples of 4).
+    DepthwiseVec4K3S1,
+    /// `depthwise.wgsl::depthwise_vec4_k3s2`.
+    DepthwiseVec4K3S2,
+    /// `depthwise.wgsl::depthwise_vec4_k5s1`.
+    DepthwiseVec4K5S1,
+    /// `depthwise.wgsl::depthwise_vec4_k5s2`.
+    DepthwiseVec4K5S2,
     /// `pool_head.wgsl::global_avg_pool`.
     GlobalAvgPool,
     /// `pool_head.wgsl::classifier`.
@@ -88,11 +106,17 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every entry point.
-    pub const ALL: [Kernel; 7] = [
+    pub const ALL: [Kernel; 13] = [
         Kernel::Preprocess,
         Kernel::StemConv,
+        Kernel::StemConvVec4K3S2,
         Kernel::Pointwise,
+        Kernel::PointwiseVec4,
         Kernel::Depthwise,
+        Kernel::DepthwiseVec4K3S1,
+        Kernel::DepthwiseVec4K3S2,
+        Kernel::DepthwiseVec4K5S1,
+        Kernel::DepthwiseVec4K5S2,
         Kernel::GlobalAvgPool,
         Kernel::Classifier,
         Kernel::Softmax,
@@ -102,9 +126,13 @@ impl Kernel {
     pub fn family(self) -> ShaderFile {
         match self {
             Kernel::Preprocess => shaders::PREPROCESS,
-            Kernel::StemConv => shaders::STEM_CONV,
-            Kernel::Pointwise => shaders::POINTWISE,
-            Kernel::Depthwise => shaders::DEPTHWISE,
+            Kernel::StemConv | Kernel::StemConvVec4K3S2 => shaders::STEM_CONV,
+            Kernel::Pointwise | Kernel::PointwiseVec4 => shaders::POINTWISE,
+            Kernel::Depthwise
+            | Kernel::DepthwiseVec4K3S1
+            | Kernel::DepthwiseVec4K3S2
+            | Kernel::DepthwiseVec4K5S1
+            | Kernel::DepthwiseVec4K5S2 => shaders::DEPTHWISE,
             Kernel::GlobalAvgPool | Kernel::Classifier | Kernel::Softmax => shaders::POOL_HEAD,
         }
     }
@@ -114,8 +142,14 @@ impl Kernel {
         match self {
             Kernel::Preprocess => "preprocess",
             Kernel::StemConv => "stem_conv",
+            Kernel::StemConvVec4K3S2 => "stem_conv_vec4_k3s2",
             Kernel::Pointwise => "pointwise",
+            Kernel::PointwiseVec4 => "pointwise_vec4",
             Kernel::Depthwise => "depthwise",
+            Kernel::DepthwiseVec4K3S1 => "depthwise_vec4_k3s1",
+            Kernel::DepthwiseVec4K3S2 => "depthwise_vec4_k3s2",
+            Kernel::DepthwiseVec4K5S1 => "depthwise_vec4_k5s1",
+            Kernel::DepthwiseVec4K5S2 => "depthwise_vec4_k5s2",
             Kernel::GlobalAvgPool => "global_avg_pool",
             Kernel::Classifier => "classifier",
             Kernel::Softmax => "softmax",

@@ -19,10 +19,46 @@ pub struct PointwiseShape {
     pub residual: bool,
 }
 
-/// The dispatch for `shape`.
+/// Pixels per invocation of `pointwise_vec4`.
+pub const VEC4_PIXELS: u32 = 8;
+/// Output channels per invocation of `pointwise_vec4`.
+pub const VEC4_CHANNELS: u32 = 8;
+/// Invocations per workgroup of `pointwise_vec4` (all along x).
+pub const VEC4_WORKGROUP: u32 = 64;
+
+/// Whether `pointwise_vec4` serves `shape` at these offsets: every vec4 it
+/// loads or stores must hold four channels of one pixel or one weight row.
+pub fn vec4_eligible(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) -> bool {
+    shape.cin.is_multiple_of(4)
+        && shape.cout.is_multiple_of(4)
+        && weight_offset.is_multiple_of(4)
+        && scale_offset.is_multiple_of(4)
+}
+
+/// The dispatch for `shape`: `pointwise_vec4` where [`vec4_eligible`], else
+/// the scalar `pointwise`.
 pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
+    let vec4 = vec4_eligible(shape, weight_offset, scale_offset);
+    let pixels = shape.h * shape.w;
+    let workgroups = if vec4 {
+        [
+            groups(pixels.div_ceil(VEC4_PIXELS), VEC4_WORKGROUP),
+            shape.cout.div_ceil(VEC4_CHANNELS),
+            1,
+        ]
+    } else {
+        [
+            groups(shape.cout.div_ceil(8), 8),
+            groups(pixels.div_ceil(4), 8),
+            1,
+        ]
+    };
     Dispatch {
-        kernel: Kernel::Pointwise,
+        kernel: if vec4 {
+            Kernel::PointwiseVec4
+        } else {
+            Kernel::Pointwise
+        },
         params: LayerParams {
             in_h: shape.h,
             in_w: shape.w,
@@ -38,10 +74,6 @@ pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) ->
             residual: u32::from(shape.residual),
             ..LayerParams::default()
         },
-        workgroups: [
-            groups(shape.cout.div_ceil(4), 8),
-            groups((shape.h * shape.w).div_ceil(4), 8),
-            1,
-        ],
+        workgroups,
     }
 }

@@ -25,12 +25,51 @@ pub struct StemConvShape {
     pub padding: Padding,
 }
 
-/// The dispatch for `shape` with weights at `weight_offset` and scales at `scale_offset`.
+/// Output pixels along a row per invocation of `stem_conv_vec4_k3s2` (`TILE_V`).
+pub const VEC4_TILE: u32 = 8;
+/// Output channels per invocation of `stem_conv_vec4_k3s2`.
+pub const VEC4_CHANNELS: u32 = 8;
+/// Invocations per workgroup of `stem_conv_vec4_k3s2` (all along x).
+pub const VEC4_WORKGROUP: u32 = 64;
+
+/// Whether `stem_conv_vec4_k3s2` serves `shape` at these offsets: it is
+/// written out for MobileNetV2's stem (RGB input, 3x3 kernel, stride 2) and
+/// loads weights and stores outputs four channels at a time.
+pub fn vec4_eligible(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> bool {
+    shape.cin == 3
+        && shape.kernel == 3
+        && shape.stride == 2
+        && shape.cout.is_multiple_of(4)
+        && weight_offset.is_multiple_of(4)
+        && scale_offset.is_multiple_of(4)
+}
+
+/// The dispatch for `shape` with weights at `weight_offset` and scales at
+/// `scale_offset`: `stem_conv_vec4_k3s2` where [`vec4_eligible`], else the
+/// general `stem_conv`.
 pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
     let (pt, pl, oh, ow) =
         conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
+    let vec4 = vec4_eligible(shape, weight_offset, scale_offset);
+    let workgroups = if vec4 {
+        [
+            groups(oh * ow.div_ceil(VEC4_TILE), VEC4_WORKGROUP),
+            shape.cout.div_ceil(VEC4_CHANNELS),
+            1,
+        ]
+    } else {
+        [
+            groups(shape.cout.div_ceil(4), 8),
+            groups(oh * ow.div_ceil(TILE), 8),
+            1,
+        ]
+    };
     Dispatch {
-        kernel: Kernel::StemConv,
+        kernel: if vec4 {
+            Kernel::StemConvVec4K3S2
+        } else {
+            Kernel::StemConv
+        },
         params: LayerParams {
             in_h: shape.h,
             in_w: shape.w,
@@ -47,10 +86,6 @@ pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> 
             relu6: 1,
             ..LayerParams::default()
         },
-        workgroups: [
-            groups(shape.cout.div_ceil(4), 8),
-            groups(oh * ow.div_ceil(TILE), 8),
-            1,
-        ],
+        workgroups,
     }
 }

@@ -1,9 +1,12 @@
 //! The whole network on the GPU: conformance with the CPU reference, patch
-//! swaps, resolution switches, residency and bad input.
+//! swaps, resolution switches, residency, bad input, per-dispatch profiling
+//! and the persisted pipeline cache.
 
 mod bad_input;
 mod cascade;
 mod network;
+mod pipeline_cache;
+mod profile;
 mod residency;
 mod swap;
 

@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
-use patchrt::ops::depthwise::{DepthwiseShape, dispatch};
+use patchrt::ops::Kernel;
+use patchrt::ops::depthwise::{DepthwiseShape, dispatch, vec4_kernel};
 use patchrt::ops::standalone::KernelInputs;
 use patchrt::reference::depthwise::depthwise;
 use patchrt::{GpuContext, WeightPrecision};
 
 use super::{
-    FoldedBn, Rng, SCALE_OFFSET, SEED, TAIL, WEIGHT_OFFSET, activations, check_output, distinct,
-    embed, f16_or_skip, gpu, mobilenet_v2_layers, run, weights,
+    FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed, f16_or_skip,
+    gpu, mobilenet_v2_layers, run, weights,
 };
 
 fn shape(h: u32, w: u32, c: u32, kernel: u32, stride: u32, padding: Padding) -> DepthwiseShape {
@@ -25,8 +26,15 @@ fn shape(h: u32, w: u32, c: u32, kernel: u32, stride: u32, padding: Padding) -> 
     }
 }
 
-/// Runs one case on the GPU and compares it with the reference.
-fn check(ctx: &Arc<GpuContext>, s: DepthwiseShape, precision: WeightPrecision, name: &str) {
+/// Runs one case on the GPU and compares it with the reference; returns the
+/// entry point that served it.
+fn check(
+    ctx: &Arc<GpuContext>,
+    s: DepthwiseShape,
+    precision: WeightPrecision,
+    offsets: Offsets,
+    name: &str,
+) -> Kernel {
     let (h, w, c, k, stride) = (
         s.h as usize,
         s.w as usize,
@@ -38,10 +46,10 @@ fn check(ctx: &Arc<GpuContext>, s: DepthwiseShape, precision: WeightPrecision, n
     let x = activations(&mut rng, h, w, c);
     let kernels = weights(&mut rng, k * k * c, k * k);
     let bn = FoldedBn::random(&mut rng, c);
-    let d = dispatch(s, WEIGHT_OFFSET, SCALE_OFFSET);
+    let d = dispatch(s, offsets.weight(), offsets.scale());
     let output_len = (d.params.out_h * d.params.out_w * s.c) as usize;
-    let dw = embed(&kernels, WEIGHT_OFFSET as usize, TAIL);
-    let scale_bias = bn.buffer();
+    let dw = embed(&kernels, offsets.weight() as usize, TAIL);
+    let scale_bias = bn.buffer_at(offsets.scale());
     let inputs = KernelInputs {
         input: f32_bytes(&x.data),
         depthwise: &dw,
@@ -56,9 +64,11 @@ fn check(ctx: &Arc<GpuContext>, s: DepthwiseShape, precision: WeightPrecision, n
         y.data
     };
     check_output(&got, precision, &kernels, reference, name);
+    d.kernel
 }
 
-/// Defines one `#[test]` per named case.
+/// Defines one `#[test]` per named case, run at odd offsets (the scalar entry
+/// point) and at aligned ones (a `depthwise_vec4_*` where the channels allow).
 macro_rules! cases {
     ($($name:ident: $shape:expr, $precision:ident;)*) => {$(
         #[test]
@@ -67,7 +77,12 @@ macro_rules! cases {
             if WeightPrecision::$precision == WeightPrecision::F16 && !f16_or_skip(&ctx, stringify!($name)) {
                 return;
             }
-            check(&ctx, $shape, WeightPrecision::$precision, stringify!($name));
+            for offsets in Offsets::BOTH {
+                let name = format!("{} ({offsets:?} offsets)", stringify!($name));
+                let kernel = check(&ctx, $shape, WeightPrecision::$precision, offsets, &name);
+                let vec4 = vec4_kernel($shape, offsets.weight(), offsets.scale());
+                assert_eq!(Some(kernel), vec4.or(Some(Kernel::Depthwise)), "{name}");
+            }
         }
     )*};
 }
@@ -94,13 +109,21 @@ cases! {
     depthwise_k5_c3_2x2_s1: shape(2, 2, 3, 5, 1, Symmetric), F32;
     depthwise_multi_workgroup_112x112x32_s1: shape(112, 112, 32, 3, 1, Symmetric), F32;
     depthwise_s2_odd_hw_multi_workgroup_113x111x13: shape(113, 111, 13, 3, 2, SameUpper), F32;
+    depthwise_c4_1x1_s1: shape(1, 1, 4, 3, 1, Symmetric), F32;
+    depthwise_c8_2x2_s2_same_upper: shape(2, 2, 8, 3, 2, SameUpper), F32;
+    depthwise_k5_c8_3x7_s1: shape(3, 7, 8, 5, 1, Symmetric), F32;
+    depthwise_k5_c12_9x15_s2_same_upper: shape(9, 15, 12, 5, 2, SameUpper), F32;
+    depthwise_multi_workgroup_113x111x12_s2: shape(113, 111, 12, 3, 2, Symmetric), F32;
+    depthwise_multi_workgroup_57x57x20_s1: shape(57, 57, 20, 3, 1, SameUpper), F32;
     depthwise_f16_c13_15x9_s2: shape(15, 9, 13, 3, 2, Symmetric), F16;
+    depthwise_f16_k5_c16_15x9_s2: shape(15, 9, 16, 5, 2, Symmetric), F16;
     depthwise_f16_k5_c24_14x14_s1: shape(14, 14, 24, 5, 1, SameUpper), F16;
     depthwise_f16_mobilenet_v2_28x28x192_s2: shape(28, 28, 192, 3, 2, Symmetric), F16;
 }
 
 /// Every distinct depthwise shape of MobileNetV2 (all four widths) at
-/// `resolution`.
+/// `resolution`, at aligned offsets as in the engine, so each is served by a
+/// `depthwise_vec4_*` entry point.
 fn mobilenet_v2_sweep(resolution: u32, padding: Padding) {
     let Some(ctx) = gpu() else { return };
     let layers = mobilenet_v2_layers(resolution, padding);
@@ -115,12 +138,14 @@ fn mobilenet_v2_sweep(resolution: u32, padding: Padding) {
         let name = format!(
             "depthwise_mobilenet_v2_{resolution}_{padding:?}_{side}x{side}x{c}_k{k}_s{stride}"
         );
-        check(
+        let kernel = check(
             &ctx,
             shape(side, side, c, k, stride, padding),
             WeightPrecision::F32,
+            Offsets::Aligned,
             &name,
         );
+        assert_ne!(kernel, Kernel::Depthwise, "{name}");
     }
 }
 

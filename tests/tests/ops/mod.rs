@@ -138,6 +138,39 @@ pub(crate) const SCALE_OFFSET: u32 = 11;
 /// NaN elements after each embedded slice.
 pub(crate) const TAIL: usize = 9;
 
+/// Where a case places its weights and its scale/bias, which decides the
+/// entry point a family's `dispatch` picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offsets {
+    /// [`WEIGHT_OFFSET`] and [`SCALE_OFFSET`]: odd, so only the scalar entry
+    /// points serve them.
+    Odd,
+    /// Nonzero multiples of 4, as the engine's weight layout gives: the `_vec4`
+    /// entry points serve every shape whose channel counts allow them.
+    Aligned,
+}
+
+impl Offsets {
+    /// Both placements, in the order cases run them.
+    pub(crate) const BOTH: [Offsets; 2] = [Offsets::Odd, Offsets::Aligned];
+
+    /// Element offset of the weights.
+    pub(crate) fn weight(self) -> u32 {
+        match self {
+            Offsets::Odd => WEIGHT_OFFSET,
+            Offsets::Aligned => 40,
+        }
+    }
+
+    /// Element offset of the scales (the biases follow them).
+    pub(crate) fn scale(self) -> u32 {
+        match self {
+            Offsets::Odd => SCALE_OFFSET,
+            Offsets::Aligned => 12,
+        }
+    }
+}
+
 /// Random folded BatchNorm for `c` channels: scales in `[-4, 4]` and biases in
 /// `[-2, 2]`, so that ReLU6 clamps at both ends on unit-sized activations.
 pub(crate) struct FoldedBn {
@@ -155,11 +188,12 @@ impl FoldedBn {
         }
     }
 
-    /// The scale/bias buffer the kernels read: junk, scales, biases, junk.
-    pub(crate) fn buffer(&self) -> Vec<f32> {
+    /// The scale/bias buffer the kernels read: junk, scales at element
+    /// `offset`, biases, junk.
+    pub(crate) fn buffer_at(&self, offset: u32) -> Vec<f32> {
         let mut sb = self.scale.clone();
         sb.extend_from_slice(&self.bias);
-        embed(&sb, SCALE_OFFSET as usize, TAIL)
+        embed(&sb, offset as usize, TAIL)
     }
 
     /// Applies the reference epilogue: folded BatchNorm, then ReLU6 if `relu6`.

@@ -5,14 +5,15 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
-use patchrt::ops::pointwise::{PointwiseShape, dispatch};
+use patchrt::ops::Kernel;
+use patchrt::ops::pointwise::{PointwiseShape, dispatch, vec4_eligible};
 use patchrt::ops::standalone::KernelInputs;
 use patchrt::reference::pointwise::{pointwise, residual_add};
 use patchrt::{GpuContext, WeightPrecision};
 
 use super::{
-    FoldedBn, Rng, SCALE_OFFSET, SEED, TAIL, WEIGHT_OFFSET, activations, check_output, distinct,
-    embed, f16_or_skip, gpu, mobilenet_v2_layers, run, weights,
+    FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed, f16_or_skip,
+    gpu, mobilenet_v2_layers, run, weights,
 };
 
 fn shape(h: u32, w: u32, cin: u32, cout: u32, relu6: bool, residual: bool) -> PointwiseShape {
@@ -26,17 +27,24 @@ fn shape(h: u32, w: u32, cin: u32, cout: u32, relu6: bool, residual: bool) -> Po
     }
 }
 
-/// Runs one case on the GPU and compares it with the reference.
-fn check(ctx: &Arc<GpuContext>, s: PointwiseShape, precision: WeightPrecision, name: &str) {
+/// Runs one case on the GPU and compares it with the reference; returns the
+/// entry point that served it.
+fn check(
+    ctx: &Arc<GpuContext>,
+    s: PointwiseShape,
+    precision: WeightPrecision,
+    offsets: Offsets,
+    name: &str,
+) -> Kernel {
     let (h, w, cin, cout) = (s.h as usize, s.w as usize, s.cin as usize, s.cout as usize);
     let mut rng = Rng::new(SEED, name);
     let x = activations(&mut rng, h, w, cin);
     let skip = activations(&mut rng, h, w, cout);
     let kernel = weights(&mut rng, cin * cout, cin);
     let bn = FoldedBn::random(&mut rng, cout);
-    let d = dispatch(s, WEIGHT_OFFSET, SCALE_OFFSET);
-    let dense = embed(&kernel, WEIGHT_OFFSET as usize, TAIL);
-    let scale_bias = bn.buffer();
+    let d = dispatch(s, offsets.weight(), offsets.scale());
+    let dense = embed(&kernel, offsets.weight() as usize, TAIL);
+    let scale_bias = bn.buffer_at(offsets.scale());
     let residual: &[f32] = if s.residual { &skip.data } else { &[] };
     let inputs = KernelInputs {
         input: f32_bytes(&x.data),
@@ -56,9 +64,11 @@ fn check(ctx: &Arc<GpuContext>, s: PointwiseShape, precision: WeightPrecision, n
         y.data
     };
     check_output(&got, precision, &kernel, reference, name);
+    d.kernel
 }
 
-/// Defines one `#[test]` per named case.
+/// Defines one `#[test]` per named case, run at odd offsets (the scalar entry
+/// point) and at aligned ones (`pointwise_vec4` where the channels allow).
 macro_rules! cases {
     ($($name:ident: $shape:expr, $precision:ident;)*) => {$(
         #[test]
@@ -67,7 +77,12 @@ macro_rules! cases {
             if WeightPrecision::$precision == WeightPrecision::F16 && !f16_or_skip(&ctx, stringify!($name)) {
                 return;
             }
-            check(&ctx, $shape, WeightPrecision::$precision, stringify!($name));
+            for offsets in Offsets::BOTH {
+                let name = format!("{} ({offsets:?} offsets)", stringify!($name));
+                let kernel = check(&ctx, $shape, WeightPrecision::$precision, offsets, &name);
+                let vec4 = vec4_eligible($shape, offsets.weight(), offsets.scale());
+                assert_eq!(kernel == Kernel::PointwiseVec4, vec4, "{name}: served by {kernel:?}");
+            }
         }
     )*};
 }
@@ -87,13 +102,19 @@ cases! {
     pointwise_cin1280_cout13_5x3_residual: shape(5, 3, 1280, 13, false, true), F32;
     pointwise_multi_workgroup_112x112_cin32_cout16: shape(112, 112, 32, 16, false, false), F32;
     pointwise_multi_workgroup_113x111_cin13_cout13_residual: shape(113, 111, 13, 13, false, true), F32;
+    pointwise_cin8_cout12_15x9_relu6_residual: shape(15, 9, 8, 12, true, true), F32;
+    pointwise_cin4_cout4_1x1_linear: shape(1, 1, 4, 4, false, false), F32;
+    pointwise_cin12_cout20_5x3_linear: shape(5, 3, 12, 20, false, false), F32;
+    pointwise_multi_workgroup_113x111_cin16_cout36_relu6: shape(113, 111, 16, 36, true, false), F32;
     pointwise_f16_cin13_cout24_15x9_relu6: shape(15, 9, 13, 24, true, false), F16;
+    pointwise_f16_cin8_cout12_15x9_residual: shape(15, 9, 8, 12, false, true), F16;
     pointwise_f16_cin24_cout24_7x7_residual: shape(7, 7, 24, 24, false, true), F16;
     pointwise_f16_cin320_cout1280_3x3_relu6: shape(3, 3, 320, 1280, true, false), F16;
 }
 
 /// Every distinct 1x1 shape of MobileNetV2 (expand, project, head; all four
-/// widths) at `resolution`.
+/// widths) at `resolution`, at aligned offsets as in the engine, so each is
+/// served by `pointwise_vec4`.
 fn mobilenet_v2_sweep(resolution: u32) {
     let Some(ctx) = gpu() else { return };
     // 1x1 layers keep the spatial size, so the padding convention is irrelevant.
@@ -120,12 +141,14 @@ fn mobilenet_v2_sweep(resolution: u32) {
         };
         let name =
             format!("pointwise_mobilenet_v2_{resolution}_{side}x{side}_{cin}_to_{cout}_{epilogue}");
-        check(
+        let kernel = check(
             &ctx,
             shape(side, side, cin, cout, relu6, residual),
             WeightPrecision::F32,
+            Offsets::Aligned,
             &name,
         );
+        assert_eq!(kernel, Kernel::PointwiseVec4, "{name}");
     }
 }
 

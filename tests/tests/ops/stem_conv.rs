@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
+use patchrt::ops::Kernel;
 use patchrt::ops::standalone::KernelInputs;
-use patchrt::ops::stem_conv::{StemConvShape, dispatch};
+use patchrt::ops::stem_conv::{StemConvShape, dispatch, vec4_eligible};
 use patchrt::reference::stem_conv::conv2d;
 use patchrt::{GpuContext, WeightPrecision};
 
 use super::{
-    FoldedBn, Rng, SCALE_OFFSET, SEED, TAIL, WEIGHT_OFFSET, activations, check_output, distinct,
-    embed, f16_or_skip, gpu, mobilenet_v2_layers, run, weights,
+    FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed, f16_or_skip,
+    gpu, mobilenet_v2_layers, run, weights,
 };
 
 #[allow(clippy::too_many_arguments)]
@@ -35,18 +36,25 @@ fn shape(
     }
 }
 
-/// Runs one case on the GPU and compares it with the reference.
-fn check(ctx: &Arc<GpuContext>, s: StemConvShape, precision: WeightPrecision, name: &str) {
+/// Runs one case on the GPU and compares it with the reference; returns the
+/// entry point that served it.
+fn check(
+    ctx: &Arc<GpuContext>,
+    s: StemConvShape,
+    precision: WeightPrecision,
+    offsets: Offsets,
+    name: &str,
+) -> Kernel {
     let (h, w, cin, cout) = (s.h as usize, s.w as usize, s.cin as usize, s.cout as usize);
     let (k, stride) = (s.kernel as usize, s.stride as usize);
     let mut rng = Rng::new(SEED, name);
     let x = activations(&mut rng, h, w, cin);
     let kernel = weights(&mut rng, k * k * cin * cout, k * k * cin);
     let bn = FoldedBn::random(&mut rng, cout);
-    let d = dispatch(s, WEIGHT_OFFSET, SCALE_OFFSET);
+    let d = dispatch(s, offsets.weight(), offsets.scale());
     let output_len = (d.params.out_h * d.params.out_w * s.cout) as usize;
-    let dense = embed(&kernel, WEIGHT_OFFSET as usize, TAIL);
-    let scale_bias = bn.buffer();
+    let dense = embed(&kernel, offsets.weight() as usize, TAIL);
+    let scale_bias = bn.buffer_at(offsets.scale());
     let inputs = KernelInputs {
         input: f32_bytes(&x.data),
         weights: &dense,
@@ -61,9 +69,11 @@ fn check(ctx: &Arc<GpuContext>, s: StemConvShape, precision: WeightPrecision, na
         y.data
     };
     check_output(&got, precision, &kernel, reference, name);
+    d.kernel
 }
 
-/// Defines one `#[test]` per named case.
+/// Defines one `#[test]` per named case, run at odd offsets (the general entry
+/// point) and at aligned ones (`stem_conv_vec4_k3s2` where the shape allows).
 macro_rules! cases {
     ($($name:ident: $shape:expr, $precision:ident;)*) => {$(
         #[test]
@@ -72,7 +82,12 @@ macro_rules! cases {
             if WeightPrecision::$precision == WeightPrecision::F16 && !f16_or_skip(&ctx, stringify!($name)) {
                 return;
             }
-            check(&ctx, $shape, WeightPrecision::$precision, stringify!($name));
+            for offsets in Offsets::BOTH {
+                let name = format!("{} ({offsets:?} offsets)", stringify!($name));
+                let kernel = check(&ctx, $shape, WeightPrecision::$precision, offsets, &name);
+                let vec4 = vec4_eligible($shape, offsets.weight(), offsets.scale());
+                assert_eq!(kernel == Kernel::StemConvVec4K3S2, vec4, "{name}: served by {kernel:?}");
+            }
         }
     )*};
 }
@@ -95,13 +110,18 @@ cases! {
     stem_k1_cin16_cout5_7x7_s1: shape(7, 7, 16, 5, 1, 1, Symmetric), F32;
     stem_multi_workgroup_112x112x32_s1: shape(112, 112, 3, 32, 3, 1, Symmetric), F32;
     stem_s2_odd_hw_multi_workgroup_225x223_cout13: shape(225, 223, 3, 13, 3, 2, SameUpper), F32;
+    stem_cin3_cout4_1x1_s2_symmetric: shape(1, 1, 3, 4, 3, 2, Symmetric), F32;
+    stem_cin3_cout12_odd_hw_17x35_s2_symmetric: shape(17, 35, 3, 12, 3, 2, Symmetric), F32;
+    stem_cin3_cout20_odd_hw_35x17_s2_same_upper: shape(35, 17, 3, 20, 3, 2, SameUpper), F32;
     stem_f16_cin3_cout13_15x9_s2: shape(15, 9, 3, 13, 3, 2, SameUpper), F16;
+    stem_f16_cin3_cout24_15x9_s2: shape(15, 9, 3, 24, 3, 2, Symmetric), F16;
     stem_f16_mobilenet_v2_96_cout32_s2: shape(96, 96, 3, 32, 3, 2, Symmetric), F16;
 }
 
 /// Every distinct stem shape of MobileNetV2 (all four widths) at
 /// `resolution`: the stem reads the full-size image, so at 224 this is the
-/// family's 112x112-output case.
+/// family's 112x112-output case. Aligned offsets as in the engine, so each is
+/// served by `stem_conv_vec4_k3s2`.
 fn mobilenet_v2_sweep(resolution: u32, padding: Padding) {
     let Some(ctx) = gpu() else { return };
     let layers = mobilenet_v2_layers(resolution, padding);
@@ -122,12 +142,14 @@ fn mobilenet_v2_sweep(resolution: u32, padding: Padding) {
         let name = format!(
             "stem_mobilenet_v2_{resolution}_{padding:?}_{side}x{side}x{cin}_to_{cout}_k{k}_s{stride}"
         );
-        check(
+        let kernel = check(
             &ctx,
             shape(side, side, cin, cout, k, stride, padding),
             WeightPrecision::F32,
+            Offsets::Aligned,
             &name,
         );
+        assert_eq!(kernel, Kernel::StemConvVec4K3S2, "{name}");
     }
 }
 
