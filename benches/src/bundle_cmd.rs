@@ -13,7 +13,7 @@ use patchrt::ota::{
     BundleBuilder, BundleLimits, BundleSigner, PublicKey, TrustedKeys, Updater, UpdaterOptions,
     verify_bundle,
 };
-use patchrt::{AdapterPreference, Backbone, Engine, EngineOptions, Resolution};
+use patchrt::{Backbone, Engine, Resolution};
 
 /// `patchbench bundle` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -126,7 +126,7 @@ pub fn run(command: &BundleCommand) -> Result<()> {
         BundleCommand::Sign { key, out, bundle } => {
             let bytes = read(bundle)?;
             let signed = add_signature(&bytes, &read_signer(key)?, &BundleLimits::default())?;
-            write(out, &signed)?;
+            crate::output::write_output(out, &signed)?;
             println!("signed {} -> {}", bundle.display(), out.display());
             Ok(())
         }
@@ -147,17 +147,14 @@ fn keygen(out: &Path) -> Result<()> {
     let signer = BundleSigner::from_seed(seed);
     let key = out.with_extension("key");
     let public = out.with_extension("pub");
-    write(&key, format!("{}\n", signer.to_hex()).as_bytes())?;
+    crate::output::write_output(&key, format!("{}\n", signer.to_hex()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("restricting {}", key.display()))?;
     }
-    write(
-        &public,
-        format!("{}\n", signer.public().to_hex()).as_bytes(),
-    )?;
+    crate::output::write_output(&public, format!("{}\n", signer.public().to_hex()))?;
     println!(
         "key id {}: secret {} (keep it off devices), public {}",
         signer.public().id(),
@@ -213,7 +210,7 @@ fn pack(args: &PackArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&BundleSigner> = signers.iter().collect();
     let bytes = builder.build(&refs)?;
-    write(&args.out, &bytes)?;
+    crate::output::write_output(&args.out, &bytes)?;
     let manifest = builder.manifest();
     println!(
         "bundle {} v{}: {} patches, {} B ({} B of patch files, {} B of manifest and framing), signed by [{}] -> {}",
@@ -301,13 +298,7 @@ fn open_store(args: &StoreArgs) -> Result<Updater> {
 
 fn open_store_with(args: &StoreArgs, allow_downgrade: bool) -> Result<Updater> {
     let backbone = load_backbone(args.backbone.as_deref())?;
-    let options = EngineOptions {
-        adapter: args
-            .adapter
-            .clone()
-            .map_or(AdapterPreference::Auto, AdapterPreference::Named),
-        ..EngineOptions::default()
-    };
+    let options = crate::source::engine_options(&args.adapter, false);
     let engine = Arc::new(Engine::new(backbone, options)?);
     let updater = Updater::open(
         engine,
@@ -358,11 +349,4 @@ fn read_signer(path: &Path) -> Result<BundleSigner> {
 
 fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

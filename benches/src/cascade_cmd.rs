@@ -162,7 +162,7 @@ pub fn run(command: &CascadeCommand) -> Result<()> {
                     "note: a single-model cascade was cheaper than the greedy's (the safeguard)"
                 );
             }
-            crate::output::write_output(&args.out, &outcome.cascade.to_json())?;
+            crate::output::write_output(&args.out, outcome.cascade.to_json())?;
             eprintln!("wrote {}", args.out.display());
             print_replay(&outcome.cascade, &table)
         }
@@ -178,7 +178,7 @@ pub fn run(command: &CascadeCommand) -> Result<()> {
             for (r, c) in costs.iter() {
                 println!("{r}: {:.1} M multiply-adds", c as f64 / 1e6);
             }
-            crate::output::write_output(&args.out, &costs.to_json())?;
+            crate::output::write_output(&args.out, costs.to_json())?;
             Ok(())
         }
         CascadeCommand::Eval(args) => {

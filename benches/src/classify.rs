@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use patchrt::model::synthetic::{self, SyntheticSpec};
-use patchrt::{AdapterPreference, Backbone, Engine, EngineOptions, Resolution, RgbaImage};
+use patchrt::{Backbone, Engine, EngineOptions, Resolution, RgbaImage};
 use serde_json::{Value, json};
 
 /// Arguments of `patchbench classify`.
@@ -63,19 +63,12 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
         bail!("--top must be at least 1");
     }
     let options = EngineOptions {
-        adapter: args
-            .adapter
-            .clone()
-            .map_or(AdapterPreference::Auto, AdapterPreference::Named),
         resolutions: resolutions.clone(),
-        ..EngineOptions::default()
+        ..crate::source::engine_options(&args.adapter, false)
     };
     let engine = Engine::new(backbone, options).context("creating the engine")?;
     if let Some(path) = &args.patch {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let info = engine
-            .load_patch(&bytes)
-            .with_context(|| format!("loading {}", path.display()))?;
+        let info = crate::source::load_patch_file(&engine, path)?;
         engine.activate(&info.id)?;
     }
     eprintln!(

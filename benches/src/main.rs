@@ -26,10 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use patchrt::{
-    AdapterPreference, EngineOptions, Patch, ProfileOptions, Resolution, RgbaImage,
-    TimestampMethod, WeightPrecision,
-};
+use patchrt::{EngineOptions, Patch, ProfileOptions, Resolution, RgbaImage, TimestampMethod};
 use serde_json::json;
 
 /// Measure PatchRT: latency per resolution, patch swap cost, memory.
@@ -140,16 +137,7 @@ fn main() -> Result<()> {
         None => {}
     }
     let options = EngineOptions {
-        adapter: args
-            .adapter
-            .clone()
-            .map_or(AdapterPreference::Auto, AdapterPreference::Named),
-        precision: if args.f16 {
-            WeightPrecision::F16
-        } else {
-            WeightPrecision::F32
-        },
-        ..EngineOptions::default()
+        ..source::engine_options(&args.adapter, args.f16)
     };
     let listed: Option<Vec<Resolution>> = args
         .resolutions

@@ -27,9 +27,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use patchrt::model::synthetic;
-use patchrt::{
-    AdapterPreference, Backbone, Engine, EngineOptions, Resolution, RgbaImage, WeightPrecision,
-};
+use patchrt::{Backbone, Engine, EngineOptions, Resolution, RgbaImage};
 use serde_json::{Value, json};
 
 /// Arguments of `patchbench peer-worker`.
@@ -148,25 +146,13 @@ pub fn run(args: &PeerWorkerArgs) -> Result<()> {
         .with_context(|| format!("loading {}", args.backbone.display()))?;
     let normalization = backbone.config.normalization;
     let options = EngineOptions {
-        adapter: args
-            .adapter
-            .clone()
-            .map_or(AdapterPreference::Auto, AdapterPreference::Named),
-        precision: if args.f16 {
-            WeightPrecision::F16
-        } else {
-            WeightPrecision::F32
-        },
         resolutions: args.resolutions.iter().map(|r| Resolution(*r)).collect(),
-        ..EngineOptions::default()
+        ..crate::source::engine_options(&args.adapter, args.f16)
     };
     let started = Instant::now();
     let engine = Engine::new(backbone, options).context("creating the engine")?;
     if let Some(path) = &args.patch {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let info = engine
-            .load_patch(&bytes)
-            .with_context(|| format!("loading {}", path.display()))?;
+        let info = crate::source::load_patch_file(&engine, path)?;
         engine.activate(&info.id)?;
     }
     let init_ms = started.elapsed().as_secs_f64() * 1e3;

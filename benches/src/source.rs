@@ -1,11 +1,13 @@
 //! Where the benchmarked model comes from: files, or the embedded synthetic model.
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use patchrt::model::StoreAs;
 use patchrt::model::synthetic::{self, SyntheticSpec};
-use patchrt::{Backbone, Resolution};
+use patchrt::patch::PatchInfo;
+use patchrt::{AdapterPreference, Backbone, Engine, EngineOptions, Resolution, WeightPrecision};
 
 /// A backbone and patch files, as bytes.
 pub struct ModelSource {
@@ -72,4 +74,27 @@ pub fn synthetic_backbone() -> Result<Backbone> {
         "note: SYNTHETIC WEIGHTS (seeded random MobileNetV2 1.0); timings are those of the real network's shapes"
     );
     parse_synthetic(&synthetic::backbone_bytes(&SyntheticSpec::default()))
+}
+
+/// Engine options from the shared `--adapter` and `--f16` flags.
+pub fn engine_options(adapter: &Option<String>, f16: bool) -> EngineOptions {
+    EngineOptions {
+        adapter: adapter
+            .clone()
+            .map_or(AdapterPreference::Auto, AdapterPreference::Named),
+        precision: if f16 {
+            WeightPrecision::F16
+        } else {
+            WeightPrecision::F32
+        },
+        ..EngineOptions::default()
+    }
+}
+
+/// Reads a patch file and loads it into `engine`.
+pub fn load_patch_file(engine: &Engine, path: &Path) -> Result<PatchInfo> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    engine
+        .load_patch(&bytes)
+        .with_context(|| format!("loading {}", path.display()))
 }

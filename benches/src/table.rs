@@ -76,10 +76,7 @@ pub fn run(args: &TableArgs) -> Result<()> {
     )?;
     let mut task = args.task.clone();
     for p in &args.patches {
-        let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-        let info = engine
-            .load_patch(&bytes)
-            .with_context(|| format!("loading {}", p.display()))?;
+        let info = crate::source::load_patch_file(&engine, p)?;
         task.get_or_insert(info.task);
     }
     let task = task.unwrap_or_else(|| engine.backbone().config.task.clone());

@@ -46,6 +46,16 @@ impl Default for BundleLimits {
     }
 }
 
+impl BundleLimits {
+    /// Largest container these limits can accept: the files, the manifest,
+    /// and 64 KiB for signatures and the file table.
+    pub fn max_container_bytes(&self) -> u64 {
+        self.max_total_bytes
+            .saturating_add(self.max_manifest_bytes)
+            .saturating_add(64 << 10)
+    }
+}
+
 /// A parsed (not yet verified) bundle, borrowing the container bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleFile<'a> {
@@ -65,11 +75,7 @@ impl<'a> BundleFile<'a> {
     /// [`OtaError::TooLarge`] when an announced length exceeds `limits`.
     pub fn parse(bytes: &'a [u8], limits: &BundleLimits) -> OtaResult<BundleFile<'a>> {
         let total = bytes.len() as u64;
-        let most = limits
-            .max_total_bytes
-            .saturating_add(limits.max_manifest_bytes)
-            .saturating_add(64 << 10);
-        if total > most {
+        if total > limits.max_container_bytes() {
             return Err(OtaError::TooLarge {
                 what: "bundle".into(),
                 limit: limits.max_total_bytes,

@@ -144,7 +144,7 @@ impl Default for DownloadOptions {
     /// the largest bundle), 3 attempts.
     fn default() -> DownloadOptions {
         DownloadOptions {
-            max_bytes: (64 << 20) + (256 << 10) + (64 << 10),
+            max_bytes: super::BundleLimits::default().max_container_bytes(),
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(15),
             total_timeout: Duration::from_secs(300),

@@ -188,11 +188,7 @@ impl BundleStore {
         backbone: &Backbone,
         limits: &BundleLimits,
     ) -> OtaResult<Option<VerifiedBundle>> {
-        self.state
-            .current
-            .as_ref()
-            .map(|s| self.load_slot(s, keys, backbone, limits))
-            .transpose()
+        self.load(self.state.current.as_ref(), keys, backbone, limits)
     }
 
     /// As [`BundleStore::load_current`] for the bundle kept for rollback.
@@ -205,10 +201,17 @@ impl BundleStore {
         backbone: &Backbone,
         limits: &BundleLimits,
     ) -> OtaResult<Option<VerifiedBundle>> {
-        self.state
-            .previous
-            .as_ref()
-            .map(|s| self.load_slot(s, keys, backbone, limits))
+        self.load(self.state.previous.as_ref(), keys, backbone, limits)
+    }
+
+    fn load(
+        &self,
+        slot: Option<&Slot>,
+        keys: &TrustedKeys,
+        backbone: &Backbone,
+        limits: &BundleLimits,
+    ) -> OtaResult<Option<VerifiedBundle>> {
+        slot.map(|s| self.load_slot(s, keys, backbone, limits))
             .transpose()
     }
 

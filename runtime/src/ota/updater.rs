@@ -14,7 +14,7 @@ use super::disk::{Disk, OsDisk};
 use super::error::{OtaError, OtaResult};
 use super::keys::TrustedKeys;
 use super::store::{BundleStore, InstalledBundle};
-use super::verify::{VerifiedBundle, verify_bundle};
+use super::verify::{VerifiedBundle, VerifiedPatch, verify_bundle};
 use crate::engine::Engine;
 
 /// Installation policy.
@@ -42,6 +42,13 @@ struct Loaded {
     ids: Vec<BundlePatchId>,
     /// Engine ids of replaced bundles still resident because they were active.
     retired: Vec<String>,
+}
+
+impl Loaded {
+    /// Engine ids of the installed bundle's patches.
+    fn engine_ids(&self) -> Vec<String> {
+        self.ids.iter().map(|p| p.engine_id.clone()).collect()
+    }
 }
 
 struct Inner {
@@ -118,7 +125,7 @@ impl Updater {
         };
         let mut loaded = Loaded::default();
         if let Some(bundle) = &bundle {
-            loaded.ids = load_into(&engine, bundle, &[])?;
+            loaded.ids = load_into(&engine, &bundle.patches, bundle.manifest.version, &[])?;
             loaded.bundle = Some(InstalledBundle::of(bundle));
         }
         Ok(Updater {
@@ -158,11 +165,7 @@ impl Updater {
         let len = std::fs::metadata(path)
             .map_err(|e| OtaError::io("stat", path, e))?
             .len();
-        let limits = &self.options.limits;
-        let limit = limits
-            .max_total_bytes
-            .saturating_add(limits.max_manifest_bytes)
-            .saturating_add(64 << 10);
+        let limit = self.options.limits.max_container_bytes();
         if len > limit {
             return Err(OtaError::TooLarge {
                 what: format!("bundle file {}", path.display()),
@@ -179,13 +182,13 @@ impl Updater {
         inner
             .store
             .check_admissible(&bundle.manifest, self.options.allow_downgrade)?;
-        let taken: Vec<String> = inner
-            .loaded
-            .ids
-            .iter()
-            .map(|p| p.engine_id.clone())
-            .collect();
-        let ids = load_into(&self.engine, bundle, &taken)?;
+        let taken = inner.loaded.engine_ids();
+        let ids = load_into(
+            &self.engine,
+            &bundle.patches,
+            bundle.manifest.version,
+            &taken,
+        )?;
         if let Err(e) = inner.store.commit(bundle) {
             unload(&self.engine, ids.iter().map(|p| p.engine_id.as_str()));
             return Err(e);
@@ -225,42 +228,27 @@ impl Updater {
             return Err(OtaError::NoPrevious);
         };
         // A retired patch of the previous bundle is still resident: reuse it.
+        let version = previous.manifest.version;
         let resident: Vec<String> = self.engine.patches().into_iter().map(|p| p.id).collect();
-        let (reused, to_load): (Vec<_>, Vec<_>) = previous
-            .patches
-            .iter()
-            .map(|p| engine_id(&p.entry.id, previous.manifest.version))
-            .partition(|id| inner.loaded.retired.contains(id) && resident.contains(id));
-        let partial = VerifiedBundle {
-            patches: previous
-                .patches
-                .iter()
-                .filter(|p| to_load.contains(&engine_id(&p.entry.id, previous.manifest.version)))
-                .cloned()
-                .collect(),
-            ..previous.clone()
-        };
-        let taken: Vec<String> = inner
-            .loaded
-            .ids
-            .iter()
-            .map(|p| p.engine_id.clone())
-            .collect();
-        let mut ids = load_into(&self.engine, &partial, &taken)?;
+        let (reused, to_load): (Vec<&VerifiedPatch>, Vec<&VerifiedPatch>) =
+            previous.patches.iter().partition(|p| {
+                let id = engine_id(&p.entry.id, version);
+                inner.loaded.retired.contains(&id) && resident.contains(&id)
+            });
+        let taken = inner.loaded.engine_ids();
+        let mut ids = load_into(&self.engine, to_load, version, &taken)?;
         if let Err(e) = inner.store.rollback() {
             unload(&self.engine, ids.iter().map(|p| p.engine_id.as_str()));
             return Err(e);
         }
-        for id in &reused {
-            inner.loaded.retired.retain(|r| r != id);
-        }
-        ids.extend(previous.patches.iter().filter_map(|p| {
-            let e = engine_id(&p.entry.id, previous.manifest.version);
-            reused.contains(&e).then(|| BundlePatchId {
+        for p in reused {
+            let id = engine_id(&p.entry.id, version);
+            inner.loaded.retired.retain(|r| *r != id);
+            ids.push(BundlePatchId {
                 id: p.entry.id.clone(),
-                engine_id: e,
-            })
-        }));
+                engine_id: id,
+            });
+        }
         let installed = InstalledBundle::of(&previous);
         let retired = std::mem::take(&mut inner.loaded.retired);
         let old = std::mem::replace(
@@ -362,21 +350,22 @@ pub fn engine_id(id: &str, version: u64) -> String {
     format!("{id}@v{version}")
 }
 
-/// Uploads every patch of `bundle` under its engine id; all or nothing.
-fn load_into(
+/// Uploads `patches` of bundle `version` under their engine ids; all or nothing.
+fn load_into<'a>(
     engine: &Engine,
-    bundle: &VerifiedBundle,
+    patches: impl IntoIterator<Item = &'a VerifiedPatch>,
+    version: u64,
     taken: &[String],
 ) -> OtaResult<Vec<BundlePatchId>> {
     let resident: Vec<String> = engine.patches().into_iter().map(|p| p.id).collect();
-    let mut ids = Vec::with_capacity(bundle.patches.len());
-    for p in &bundle.patches {
-        let mut id = engine_id(&p.entry.id, bundle.manifest.version);
+    let mut ids = Vec::new();
+    for p in patches {
+        let mut id = engine_id(&p.entry.id, version);
         // Re-installing a version (allow_downgrade) while its patches are
         // still resident: give the new copies distinct ids.
         let mut n = 2;
         while resident.contains(&id) || taken.contains(&id) {
-            id = format!("{}#{n}", engine_id(&p.entry.id, bundle.manifest.version));
+            id = format!("{}#{n}", engine_id(&p.entry.id, version));
             n += 1;
         }
         let mut patch = p.patch.clone();
