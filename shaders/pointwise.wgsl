@@ -3,10 +3,12 @@
 // Bindings: 0 params, 1 input (HWC f32), 2 weights, 3 scale/bias, 4 output,
 //           5 residual (HWC f32, read only when params.residual != 0).
 // `pointwise` (any shape): workgroup 8x8, x = group of 8 output channels,
-// y = group of 4 pixels; each invocation keeps a 4x8 register tile, which is
+// y = group of 4 pixels, z = patch; each invocation keeps a 4x8 register tile, which is
 // what makes 1x1 convs fast on CPU-like GPUs (engine-notes: work per
 // invocation matters most). `pointwise_vec4` (channels and offsets multiples
-// of 4, i.e. every MobileNetV2 1x1 layer): workgroup 64x1, an 8x8 tile.
+// of 4, i.e. every MobileNetV2 1x1 layer): workgroup 64x1, an 8x8 tile,
+// x = pixel tile of each patch in turn, so on small layers the patches of a
+// batch fill the SIMD lanes one patch alone would leave idle.
 // Reference: runtime/src/reference/pointwise.rs
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -19,6 +21,7 @@
 fn pointwise(@builtin(global_invocation_id) gid: vec3<u32>) {
     let co0 = gid.x * 8u;
     let p0 = gid.y * 4u;
+    let b = gid.z;
     let pixels = params.out_h * params.out_w;
     let cin = params.in_c;
     let cout = params.out_c;
@@ -27,10 +30,11 @@ fn pointwise(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     // Pixels past the end re-read the last pixel and are never written.
     let last = pixels - 1u;
-    let b0 = min(p0, last) * cin;
-    let b1 = min(p0 + 1u, last) * cin;
-    let b2 = min(p0 + 2u, last) * cin;
-    let b3 = min(p0 + 3u, last) * cin;
+    let ib = b * input_len();
+    let b0 = ib + min(p0, last) * cin;
+    let b1 = ib + min(p0 + 1u, last) * cin;
+    let b2 = ib + min(p0 + 2u, last) * cin;
+    let b3 = ib + min(p0 + 3u, last) * cin;
     // Channels past the end read the next layer's weights (or are clamped by
     // bounds checks) and are never written.
     var lo0 = vec4<f32>(0.0);
@@ -59,6 +63,7 @@ fn pointwise(@builtin(global_invocation_id) gid: vec3<u32>) {
         hi3 += x3 * wh;
         w += cout;
     }
+    let ob = b * output_len();
     var lo = array<vec4<f32>, 4>(lo0, lo1, lo2, lo3);
     var hi = array<vec4<f32>, 4>(hi0, hi1, hi2, hi3);
     for (var j = 0u; j < 4u; j++) {
@@ -69,19 +74,20 @@ fn pointwise(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var l = 0u; l < 8u; l++) {
             let co = co0 + l;
             if co < cout {
-                var v = epilogue(select(hi[j][l & 3u], lo[j][l & 3u], l < 4u), co);
+                var v = epilogue(select(hi[j][l & 3u], lo[j][l & 3u], l < 4u), b, co);
                 if params.residual != 0u {
-                    v += residual[p * cout + co];
+                    v += residual[ob + p * cout + co];
                 }
-                output[p * cout + co] = v;
+                output[ob + p * cout + co] = v;
             }
         }
     }
 }
 
-// Adds the residual (when on) to four channels of pixel `p` and stores them.
-fn store4(v: vec4<f32>, p: u32, c4: u32) {
-    let o = p * (params.out_c / 4u) + c4;
+// Adds the residual (when on) to four channels of pixel `p` of the output
+// whose first vec4 is `base` and stores them.
+fn store4(v: vec4<f32>, base: u32, p: u32, c4: u32) {
+    let o = base + p * (params.out_c / 4u) + c4;
     if params.residual != 0u {
         output4[o] = v + residual4[o];
     } else {
@@ -104,23 +110,26 @@ fn store4(v: vec4<f32>, p: u32, c4: u32) {
 // written.
 @compute @workgroup_size(64, 1, 1)
 fn pointwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let p0 = gid.x * 8u;
-    let c40 = gid.y * 2u;
     let pixels = params.out_h * params.out_w;
+    let tiles = (pixels + 7u) / 8u;
+    let b = gid.x / tiles;
+    let p0 = (gid.x - b * tiles) * 8u;
+    let c40 = gid.y * 2u;
     let cin4 = params.in_c / 4u;
     let cout4 = params.out_c / 4u;
-    if p0 >= pixels || c40 >= cout4 {
+    if b >= batch.patches || c40 >= cout4 {
         return;
     }
     let last = pixels - 1u;
-    let b0 = min(p0, last) * cin4;
-    let b1 = min(p0 + 1u, last) * cin4;
-    let b2 = min(p0 + 2u, last) * cin4;
-    let b3 = min(p0 + 3u, last) * cin4;
-    let b4 = min(p0 + 4u, last) * cin4;
-    let b5 = min(p0 + 5u, last) * cin4;
-    let b6 = min(p0 + 6u, last) * cin4;
-    let b7 = min(p0 + 7u, last) * cin4;
+    let ib = b * pixels * cin4;
+    let b0 = ib + min(p0, last) * cin4;
+    let b1 = ib + min(p0 + 1u, last) * cin4;
+    let b2 = ib + min(p0 + 2u, last) * cin4;
+    let b3 = ib + min(p0 + 3u, last) * cin4;
+    let b4 = ib + min(p0 + 4u, last) * cin4;
+    let b5 = ib + min(p0 + 5u, last) * cin4;
+    let b6 = ib + min(p0 + 6u, last) * cin4;
+    let b7 = ib + min(p0 + 7u, last) * cin4;
     var a0_0 = vec4<f32>(0.0);
     var a0_1 = vec4<f32>(0.0);
     var a1_0 = vec4<f32>(0.0);
@@ -173,54 +182,55 @@ fn pointwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
         a7_1 += x7.x * w0_1 + x7.y * w1_1 + x7.z * w2_1 + x7.w * w3_1;
         w += 4u * cout4;
     }
-    let s0 = scale4(c40);
-    let h0 = shift4(c40);
-    store4(epilogue4(a0_0, s0, h0), p0, c40);
+    let ob = b * pixels * cout4;
+    let s0 = scale4(b, c40);
+    let h0 = shift4(b, c40);
+    store4(epilogue4(a0_0, s0, h0), ob, p0, c40);
     if p0 + 1u < pixels {
-        store4(epilogue4(a1_0, s0, h0), p0 + 1u, c40);
+        store4(epilogue4(a1_0, s0, h0), ob, p0 + 1u, c40);
     }
     if p0 + 2u < pixels {
-        store4(epilogue4(a2_0, s0, h0), p0 + 2u, c40);
+        store4(epilogue4(a2_0, s0, h0), ob, p0 + 2u, c40);
     }
     if p0 + 3u < pixels {
-        store4(epilogue4(a3_0, s0, h0), p0 + 3u, c40);
+        store4(epilogue4(a3_0, s0, h0), ob, p0 + 3u, c40);
     }
     if p0 + 4u < pixels {
-        store4(epilogue4(a4_0, s0, h0), p0 + 4u, c40);
+        store4(epilogue4(a4_0, s0, h0), ob, p0 + 4u, c40);
     }
     if p0 + 5u < pixels {
-        store4(epilogue4(a5_0, s0, h0), p0 + 5u, c40);
+        store4(epilogue4(a5_0, s0, h0), ob, p0 + 5u, c40);
     }
     if p0 + 6u < pixels {
-        store4(epilogue4(a6_0, s0, h0), p0 + 6u, c40);
+        store4(epilogue4(a6_0, s0, h0), ob, p0 + 6u, c40);
     }
     if p0 + 7u < pixels {
-        store4(epilogue4(a7_0, s0, h0), p0 + 7u, c40);
+        store4(epilogue4(a7_0, s0, h0), ob, p0 + 7u, c40);
     }
     if c40 + 1u < cout4 {
-        let s1 = scale4(c40 + 1u);
-        let h1 = shift4(c40 + 1u);
-        store4(epilogue4(a0_1, s1, h1), p0, c40 + 1u);
+        let s1 = scale4(b, c40 + 1u);
+        let h1 = shift4(b, c40 + 1u);
+        store4(epilogue4(a0_1, s1, h1), ob, p0, c40 + 1u);
         if p0 + 1u < pixels {
-            store4(epilogue4(a1_1, s1, h1), p0 + 1u, c40 + 1u);
+            store4(epilogue4(a1_1, s1, h1), ob, p0 + 1u, c40 + 1u);
         }
         if p0 + 2u < pixels {
-            store4(epilogue4(a2_1, s1, h1), p0 + 2u, c40 + 1u);
+            store4(epilogue4(a2_1, s1, h1), ob, p0 + 2u, c40 + 1u);
         }
         if p0 + 3u < pixels {
-            store4(epilogue4(a3_1, s1, h1), p0 + 3u, c40 + 1u);
+            store4(epilogue4(a3_1, s1, h1), ob, p0 + 3u, c40 + 1u);
         }
         if p0 + 4u < pixels {
-            store4(epilogue4(a4_1, s1, h1), p0 + 4u, c40 + 1u);
+            store4(epilogue4(a4_1, s1, h1), ob, p0 + 4u, c40 + 1u);
         }
         if p0 + 5u < pixels {
-            store4(epilogue4(a5_1, s1, h1), p0 + 5u, c40 + 1u);
+            store4(epilogue4(a5_1, s1, h1), ob, p0 + 5u, c40 + 1u);
         }
         if p0 + 6u < pixels {
-            store4(epilogue4(a6_1, s1, h1), p0 + 6u, c40 + 1u);
+            store4(epilogue4(a6_1, s1, h1), ob, p0 + 6u, c40 + 1u);
         }
         if p0 + 7u < pixels {
-            store4(epilogue4(a7_1, s1, h1), p0 + 7u, c40 + 1u);
+            store4(epilogue4(a7_1, s1, h1), ob, p0 + 7u, c40 + 1u);
         }
     }
 }

@@ -1,7 +1,9 @@
 // pool_head: global average pool, classifier and softmax (three entry points).
 // Bindings: 0 params, 1 input, 4 output, 7 classifier weights [classes, in_c],
 //           8 classifier bias [classes] (its length is the class count).
-// global_avg_pool: workgroup 64, one invocation per channel.
+// global_avg_pool: workgroup 64, one invocation per channel, z = patch; patch
+// b's features start at b * feature_stride (a multiple of 64 elements, so
+// each patch's features can be bound on their own at a 256-byte offset).
 // classifier: workgroup 64, one invocation per class.
 // softmax: one workgroup of 256 invocations reducing over all classes.
 // Reference: runtime/src/reference/pool_head.rs
@@ -16,12 +18,19 @@ fn global_avg_pool(@builtin(global_invocation_id) gid: vec3<u32>) {
     if ch >= c {
         return;
     }
+    let b = gid.z;
     let n = params.in_h * params.in_w;
+    let ib = b * input_len();
     var sum = 0.0;
     for (var p = 0u; p < n; p++) {
-        sum += input[p * c + ch];
+        sum += input[ib + p * c + ch];
     }
-    output[ch] = sum / f32(n);
+    output[b * feature_stride(c) + ch] = sum / f32(n);
+}
+
+// Elements between consecutive patches' pooled features.
+fn feature_stride(c: u32) -> u32 {
+    return (c + 63u) / 64u * 64u;
 }
 
 @compute @workgroup_size(64, 1, 1)

@@ -60,6 +60,7 @@ fn bench_kernel(
         classifier_weight: &w,
         classifier_bias: &sb[..dispatch.params.out_c as usize],
         output_len: out_len.max(1),
+        batch: None,
     };
     let kernel = match PreparedKernel::new(ctx, WeightPrecision::F32, dispatch, &inputs) {
         Ok(k) => k,

@@ -2,9 +2,11 @@
 //!
 //! With no files it runs the embedded synthetic MobileNetV2 1.0 (1000 classes)
 //! with 3 tasks x 5 resolutions of synthetic patches, prints a table and
-//! optionally writes JSON (`--json`). `--profile`, `--sustained` and
-//! `--cold-start` replace that benchmark with their own measurements.
+//! optionally writes JSON (`--json`). `--profile`, `--sustained`,
+//! `--cold-start` and `--patches-per-pass` replace that benchmark with their
+//! own measurements.
 
+mod batch_cmd;
 mod bundle_cmd;
 mod cascade_cmd;
 mod classify;
@@ -95,6 +97,11 @@ struct Args {
     /// pipeline cache and Mesa's shader cache, RUNS fresh processes each.
     #[arg(long, value_name = "RUNS")]
     cold_start: Option<usize>,
+    /// Instead of the benchmark: K patches (tasks) over one frame in one pass
+    /// against K separate inferences and one inference, for each listed K
+    /// (e.g. 1,2,4,8), interleaved over --iters rounds.
+    #[arg(long, value_name = "K,...", value_delimiter = ',')]
+    patches_per_pass: Option<Vec<usize>>,
     /// One cold start, printed as JSON (the child of --cold-start).
     #[arg(long, hide = true)]
     cold_start_child: bool,
@@ -199,6 +206,31 @@ fn main() -> Result<()> {
     let first = std::time::Instant::now();
     engine.classify(&image, resolutions[0])?;
     let first_ms = first.elapsed().as_secs_f64() * 1e3;
+
+    if let Some(sizes) = &args.patches_per_pass {
+        let results = batch_cmd::run(
+            &engine,
+            &image,
+            &engine.options().resolutions.clone(),
+            sizes,
+            args.warmup,
+            args.iters,
+        )?;
+        print!("{}", batch_cmd::table(&results, args.iters));
+        if let Some(path) = &args.json {
+            let report = json!({
+                "device": {"name": adapter.name, "backend": adapter.backend, "device_type": adapter.device_type, "driver": adapter.driver},
+                "patches_per_pass": batch_cmd::json(&results, args.iters),
+                "load_average_1m": load_average(),
+            });
+            output::write_output(
+                std::path::Path::new(path),
+                &serde_json::to_string_pretty(&report)?,
+            )?;
+            eprintln!("wrote {path}");
+        }
+        return Ok(());
+    }
 
     let mut results = Vec::new();
     for &res in engine.options().resolutions.clone().iter() {

@@ -230,6 +230,15 @@ pub enum Error {
         /// Configured budget.
         budget: u64,
     },
+    /// A pass over several patches was asked for none, or for more than the
+    /// engine serves in one pass.
+    #[error("a pass serves 1 to {max} patches; {requested} were asked for")]
+    BatchSize {
+        /// Patches asked for.
+        requested: usize,
+        /// The most one pass serves ([`crate::Engine::max_patches_per_pass`]).
+        max: usize,
+    },
     /// An engine option is out of range.
     #[error("invalid option {option}: {reason}")]
     InvalidOption {

@@ -6,6 +6,7 @@
 //! activation buffers and the readback buffer, and a GPU runs one network at a
 //! time anyway. Activation, unloading and listing take the same mutex briefly.
 
+mod batch;
 mod cascade;
 mod frame;
 mod infer;
@@ -27,7 +28,7 @@ use frame::FrameResources;
 use plan::Plan;
 use resident::{ResidentBackbone, ResidentPatch};
 
-pub use options::{DEFAULT_PATCH_BUDGET, EngineOptions};
+pub use options::{DEFAULT_MAX_PATCHES_PER_PASS, DEFAULT_PATCH_BUDGET, EngineOptions};
 pub use profile::{LayerProfile, LayerTiming, ProfileOptions, TimestampMethod};
 pub use results::{CascadeOutcome, CascadeStep, Classification, MemoryReport, Prediction};
 
@@ -35,6 +36,7 @@ struct State {
     patches: PatchRegistry<ResidentPatch>,
     active: String,
     frame: FrameResources,
+    batch: Option<batch::BatchResources>,
 }
 
 /// A backbone resident on a GPU with its patches; see the module docs.
@@ -45,6 +47,7 @@ pub struct Engine {
     pipelines: Arc<Pipelines>,
     shared: ResidentBackbone,
     plan: Plan,
+    max_patches_per_pass: u32,
     state: Mutex<State>,
 }
 
@@ -112,9 +115,10 @@ impl Engine {
                 ),
             });
         }
+        let max_patches_per_pass = max_patches_per_pass(&ctx, &plan, &options)?;
         let shared = ResidentBackbone::upload(&ctx, &backbone, options.precision);
         let timestamps = options.gpu_timestamps && ctx.has_timestamps();
-        let frame = FrameResources::new(&ctx, &plan, backbone.config.classes, timestamps);
+        let frame = FrameResources::new(&ctx, &plan, &backbone.arch, timestamps);
         let default = Patch::default_of(&backbone);
         let (resident, info) =
             ResidentPatch::upload(&ctx, &backbone, &shared, &default, options.precision)?;
@@ -135,10 +139,12 @@ impl Engine {
             pipelines,
             shared,
             plan,
+            max_patches_per_pass,
             state: Mutex::new(State {
                 patches,
                 active: DEFAULT_PATCH_ID.to_string(),
                 frame,
+                batch: None,
             }),
         })
     }
@@ -285,7 +291,8 @@ impl Engine {
         MemoryReport {
             backbone_bytes: self.shared.bytes(),
             patch_bytes: state.patches.total_bytes(),
-            activation_bytes: state.frame.activation_bytes(),
+            activation_bytes: state.frame.activation_bytes()
+                + state.batch.as_ref().map_or(0, batch::BatchResources::bytes),
         }
     }
 
@@ -315,6 +322,59 @@ impl Engine {
         self.run(&mut state, &id, image, r, true)
     }
 
+    /// The most patches [`Engine::classify_patches`] serves in one pass
+    /// ([`EngineOptions::max_patches_per_pass`], lowered by the adapter's limits).
+    pub fn max_patches_per_pass(&self) -> u32 {
+        self.max_patches_per_pass
+    }
+
+    /// Classifies `image` at `resolution` under each of the resident patches
+    /// `patch_ids` in one pass (K patches, K tasks): one upload, one submit,
+    /// one readback, and one dispatch per layer for all K, so each backbone
+    /// weight is fetched once, not K times. Results come in the order of
+    /// `patch_ids` and equal what [`Engine::classify`] gives under each patch;
+    /// each carries the whole pass's GPU time. The active patch is unchanged.
+    /// The first pass over more patches than any before grows the activation
+    /// buffers to that many times their size ([`Engine::memory`]).
+    ///
+    /// # Errors
+    /// [`Error::BatchSize`] for no id or more than
+    /// [`Engine::max_patches_per_pass`]; [`Error::UnknownPatch`] and everything
+    /// [`Engine::classify`] returns.
+    pub fn classify_patches(
+        &self,
+        image: &RgbaImage<'_>,
+        patch_ids: &[&str],
+        resolution: Resolution,
+    ) -> Result<Vec<Classification>> {
+        self.check_batch_size(patch_ids.len())?;
+        let r = self.resolution_index(resolution)?;
+        let ids: Vec<String> = patch_ids.iter().map(|id| id.to_string()).collect();
+        let mut state = self.lock();
+        self.run_batch(&mut state, &ids, image, r)
+    }
+
+    /// [`Engine::classify_patches`] with each task's patch, chosen as
+    /// [`Engine::classify_task`] chooses it.
+    ///
+    /// # Errors
+    /// [`Error::NoPatchForTask`] and everything [`Engine::classify_patches`] returns.
+    pub fn classify_tasks(
+        &self,
+        image: &RgbaImage<'_>,
+        tasks: &[&str],
+        resolution: Resolution,
+    ) -> Result<Vec<Classification>> {
+        self.check_batch_size(tasks.len())?;
+        let r = self.resolution_index(resolution)?;
+        let mut state = self.lock();
+        let ids = tasks
+            .iter()
+            .map(|task| task_patch(&state, task, resolution))
+            .collect::<Result<Vec<_>>>()?;
+        self.run_batch(&mut state, &ids, image, r)
+    }
+
     /// Classifies `image` for `task` at `resolution`, with the task's patch for
     /// that resolution, else its resolution-independent patch. The active patch
     /// is unchanged.
@@ -332,6 +392,36 @@ impl Engine {
         let id = task_patch(&state, task, resolution)?;
         self.run(&mut state, &id, image, r, true)
     }
+}
+
+/// The most patches one pass serves: the option, lowered where `patches`
+/// times the activation buffers would pass the adapter's binding limit or a
+/// dispatch would need more workgroups than it allows.
+///
+/// # Errors
+/// [`Error::InvalidOption`] when the option is 0.
+fn max_patches_per_pass(ctx: &GpuContext, plan: &Plan, options: &EngineOptions) -> Result<u32> {
+    if options.max_patches_per_pass == 0 {
+        return Err(Error::InvalidOption {
+            option: "max_patches_per_pass",
+            reason: "at least one patch per pass is needed".into(),
+        });
+    }
+    let max_binding = ctx.limits.max_storage_buffer_binding_size;
+    let per_patch = plan.activation_len as u64 * 4;
+    let by_memory = (max_binding / per_patch).clamp(1, u32::MAX as u64) as u32;
+    let max_groups = ctx.limits.max_compute_workgroups_per_dimension;
+    let fits = |k: u32| {
+        plan.dispatches
+            .iter()
+            .flatten()
+            .all(|d| d.workgroups_for(k).iter().all(|&n| n <= max_groups))
+    };
+    let mut k = options.max_patches_per_pass.min(by_memory);
+    while k > 1 && !fits(k) {
+        k -= 1;
+    }
+    Ok(k)
 }
 
 /// The id of the patch serving `task` at `resolution`.

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::transfer::{self, f32_bytes, upload_weights};
 use crate::model::Backbone;
+use crate::ops::BatchParams;
 use crate::patch::{Patch, PatchInfo};
 use crate::shaders::WeightPrecision;
 
@@ -22,6 +23,8 @@ pub struct ResidentBackbone {
     pub classifier_bias: wgpu::Buffer,
     /// Bind group 1.
     pub weights_group: wgpu::BindGroup,
+    /// The batch record of a single-patch inference (bound in every patch's group).
+    pub single_batch: wgpu::Buffer,
 }
 
 impl ResidentBackbone {
@@ -50,6 +53,12 @@ impl ResidentBackbone {
             f32_bytes(&backbone.classifier.bias),
             wgpu::BufferUsages::STORAGE,
         );
+        let single_batch = transfer::upload(
+            ctx,
+            "backbone/single_batch",
+            bytemuck::bytes_of(&BatchParams::SINGLE),
+            wgpu::BufferUsages::UNIFORM,
+        );
         let weights_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("backbone/weights/group"),
             layout: &ctx.layouts.weights,
@@ -64,6 +73,7 @@ impl ResidentBackbone {
             classifier_weight,
             classifier_bias,
             weights_group,
+            single_batch,
         }
     }
 
@@ -80,6 +90,11 @@ impl ResidentBackbone {
 pub struct ResidentPatch {
     /// Bind group 2: scale/bias plus the depthwise and classifier buffers in effect.
     pub group: wgpu::BindGroup,
+    /// Its folded scale/bias (copied into a batch's buffer by a pass over
+    /// several patches).
+    pub scale_bias: wgpu::Buffer,
+    /// Its own depthwise kernels, if it carries them.
+    pub depthwise: Option<wgpu::Buffer>,
     /// Classes of its outputs.
     pub classes: u32,
     /// Label of each class (may be empty).
@@ -106,7 +121,7 @@ impl ResidentPatch {
             ctx,
             &format!("patch/{id}/scale_bias"),
             f32_bytes(&scale_bias),
-            wgpu::BufferUsages::STORAGE,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         )];
         let dw_index = patch.depthwise.as_ref().map(|dw| {
             owned.push(upload_weights(
@@ -164,6 +179,10 @@ impl ResidentPatch {
                         size: wgpu::BufferSize::new(classes as u64 * 4),
                     }),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 9,
+                    resource: shared.single_batch.as_entire_binding(),
+                },
             ],
         });
         let info = PatchInfo {
@@ -177,6 +196,8 @@ impl ResidentPatch {
         };
         let resident = ResidentPatch {
             group,
+            scale_bias: owned[0].clone(),
+            depthwise: dw_index.map(|i| owned[i].clone()),
             classes,
             labels: Arc::new(classifier.labels.clone()),
             _owned: owned,

@@ -3,15 +3,16 @@
 //! - group 0, per dispatch ("io"): 0 params (uniform, dynamic offset),
 //!   1 input, 4 output, 5 residual;
 //! - group 1, per backbone ("weights"): 2 dense conv weights;
-//! - group 2, per patch ("patch"): 3 scale/bias, 6 depthwise kernels,
-//!   7 classifier weights, 8 classifier bias.
+//! - group 2, per patch or per batch of patches ("patch"): 3 scale/bias,
+//!   6 depthwise kernels, 7 classifier weights, 8 classifier bias, 9 the
+//!   batch record (uniform).
 //!
 //! One pipeline layout over the three serves every kernel, so one patch bind
 //! group is valid for every dispatch and activating a patch is a pointer swap.
 
 use std::num::NonZeroU64;
 
-use crate::ops::LayerParams;
+use crate::ops::{BatchParams, LayerParams};
 
 /// The shared layouts.
 #[derive(Debug)]
@@ -67,15 +68,28 @@ impl Layouts {
             label: Some("layout/weights"),
             entries: &[storage(2, true)],
         });
-        let patch = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("layout/patch"),
-            entries: &[
-                storage(3, true),
-                storage(6, true),
-                storage(7, true),
-                storage(8, true),
-            ],
-        });
+        let patch =
+            device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("layout/patch"),
+                entries: &[
+                    storage(3, true),
+                    storage(6, true),
+                    storage(7, true),
+                    storage(8, true),
+                    wgpu::BindGroupLayoutEntry {
+                        binding: 9,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: wgpu::BufferBindingType::Uniform,
+                            has_dynamic_offset: false,
+                            min_binding_size: NonZeroU64::new(
+                                std::mem::size_of::<BatchParams>() as u64
+                            ),
+                        },
+                        count: None,
+                    },
+                ],
+            });
         let pipeline = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("layout/pipeline"),
             bind_group_layouts: &[Some(&io), Some(&weights), Some(&patch)],

@@ -48,14 +48,16 @@ pub fn f16_bytes(values: &[f32]) -> Vec<u8> {
         .collect()
 }
 
-/// Uploads weights as a storage buffer in the given storage precision.
+/// Uploads weights as a storage buffer in the given storage precision; it
+/// can be copied from (a pass over several patches copies their depthwise
+/// kernels side by side).
 pub fn upload_weights(
     ctx: &GpuContext,
     label: &str,
     values: &[f32],
     precision: crate::shaders::WeightPrecision,
 ) -> wgpu::Buffer {
-    let usage = wgpu::BufferUsages::STORAGE;
+    let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
     match precision {
         crate::shaders::WeightPrecision::F32 => upload(ctx, label, f32_bytes(values), usage),
         crate::shaders::WeightPrecision::F16 => upload(ctx, label, &f16_bytes(values), usage),

@@ -1,6 +1,6 @@
 //! `shaders/depthwise.wgsl`: kxk depthwise convolution with fused BN and ReLU6.
 
-use super::{Dispatch, Kernel, LayerParams, conv_geometry, groups};
+use super::{BatchAxis, Dispatch, Kernel, LayerParams, conv_geometry, groups};
 use crate::model::Padding;
 
 /// Output pixels along a row computed by one invocation (`TILE` in the shader).
@@ -53,17 +53,23 @@ pub fn dispatch(shape: DepthwiseShape, weight_offset: u32, scale_offset: u32) ->
     let (pt, pl, oh, ow) =
         conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
     let vec4 = vec4_kernel(shape, weight_offset, scale_offset);
-    let workgroups = match vec4 {
-        Some(_) => [
-            groups(oh * ow.div_ceil(VEC4_TILE), VEC4_WORKGROUP),
-            shape.c.div_ceil(4),
-            1,
-        ],
-        None => [
-            groups(shape.c.div_ceil(4), 8),
-            groups(oh * ow.div_ceil(TILE), 8),
-            1,
-        ],
+    let tiles = oh * ow.div_ceil(VEC4_TILE);
+    let (workgroups, batch) = match vec4 {
+        Some(_) => (
+            [groups(tiles, VEC4_WORKGROUP), shape.c.div_ceil(4), 1],
+            BatchAxis::X {
+                per_patch: tiles,
+                workgroup: VEC4_WORKGROUP,
+            },
+        ),
+        None => (
+            [
+                groups(shape.c.div_ceil(4), 8),
+                groups(oh * ow.div_ceil(TILE), 8),
+                1,
+            ],
+            BatchAxis::Z,
+        ),
     };
     Dispatch {
         kernel: vec4.unwrap_or(Kernel::Depthwise),
@@ -84,5 +90,6 @@ pub fn dispatch(shape: DepthwiseShape, weight_offset: u32, scale_offset: u32) ->
             ..LayerParams::default()
         },
         workgroups,
+        batch,
     }
 }

@@ -13,6 +13,13 @@
 //! the weight and scale offsets are multiples of 4 (every MobileNetV2 layer
 //! past the stem), and the scalar entry point otherwise.
 //!
+//! One pass may serve several patches over one frame (K patches in one pass):
+//! the convolution and pooling kernels take the patch index from x (the vec4
+//! entry points, patches after one another, so small layers of a batch fill
+//! SIMD lanes one patch leaves idle) or z (the scalar ones); see
+//! [`BatchAxis`] and [`BatchParams`]. Weights are read by every patch's
+//! invocations of one dispatch, so a GPU fetches each once per pass.
+//!
 //! Every dispatch reads one [`LayerParams`] record. The engine writes all
 //! records of all resolutions into one uniform buffer once and selects a record
 //! with a dynamic offset, so no per-inference parameter upload is needed except
@@ -70,6 +77,57 @@ pub struct LayerParams {
     pub norm_mean: [f32; 4],
     /// Input scale per channel (preprocess only).
     pub norm_scale: [f32; 4],
+}
+
+/// The batch record: how many patches a pass serves and where each patch's
+/// data starts; `BatchParams` in `shaders/common.wgsl` (group 2, binding 9).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct BatchParams {
+    /// Patches in the pass (1 for a single-patch inference).
+    pub patches: u32,
+    /// Elements between consecutive patches' scale/bias (a multiple of 4).
+    pub scale_bias_stride: u32,
+    /// Elements between consecutive patches' depthwise kernels (a multiple
+    /// of 4), or 0 when every patch uses the same kernels.
+    pub dw_stride: u32,
+    /// Padding to 16 bytes.
+    pub pad: u32,
+}
+
+impl BatchParams {
+    /// The record of a single-patch inference.
+    pub const SINGLE: BatchParams = BatchParams {
+        patches: 1,
+        scale_bias_stride: 0,
+        dw_stride: 0,
+        pad: 0,
+    };
+}
+
+/// Elements between consecutive patches' pooled features: `c` rounded up to
+/// 64, so each patch's features start at a 256-byte offset and can be bound
+/// alone (`feature_stride` in `shaders/pool_head.wgsl`).
+pub fn feature_stride(c: u32) -> u32 {
+    c.div_ceil(64) * 64
+}
+
+/// How a dispatch covers the patches of a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchAxis {
+    /// Patches follow one another along x: each needs `per_patch`
+    /// invocations, grouped `workgroup` to a workgroup.
+    X {
+        /// Invocations along x for one patch.
+        per_patch: u32,
+        /// Workgroup size along x.
+        workgroup: u32,
+    },
+    /// One layer of workgroups along z per patch.
+    Z,
+    /// Not batched: preprocessing runs once per frame, and the engine runs
+    /// the classifier and softmax once per patch on that patch's slices.
+    Once,
 }
 
 /// A compute entry point.
@@ -164,8 +222,25 @@ pub struct Dispatch {
     pub kernel: Kernel,
     /// Parameter record.
     pub params: LayerParams,
-    /// Workgroup counts.
+    /// Workgroup counts for one patch.
     pub workgroups: [u32; 3],
+    /// How the workgroup counts grow with the patches of a pass.
+    pub batch: BatchAxis,
+}
+
+impl Dispatch {
+    /// Workgroup counts for a pass over `patches` patches (1 or more).
+    pub fn workgroups_for(&self, patches: u32) -> [u32; 3] {
+        let [x, y, z] = self.workgroups;
+        match self.batch {
+            BatchAxis::X {
+                per_patch,
+                workgroup,
+            } => [groups(per_patch * patches, workgroup), y, z],
+            BatchAxis::Z => [x, y, z * patches],
+            BatchAxis::Once => self.workgroups,
+        }
+    }
 }
 
 /// Workgroups of `size` needed to cover `n` invocations.

@@ -1,6 +1,6 @@
 //! `shaders/pointwise.wgsl`: 1x1 convolution with fused BN, optional ReLU6 and residual.
 
-use super::{Dispatch, Kernel, LayerParams, groups};
+use super::{BatchAxis, Dispatch, Kernel, LayerParams, groups};
 
 /// Shape and epilogue of a 1x1 convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,18 +40,28 @@ pub fn vec4_eligible(shape: PointwiseShape, weight_offset: u32, scale_offset: u3
 pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
     let vec4 = vec4_eligible(shape, weight_offset, scale_offset);
     let pixels = shape.h * shape.w;
-    let workgroups = if vec4 {
-        [
-            groups(pixels.div_ceil(VEC4_PIXELS), VEC4_WORKGROUP),
-            shape.cout.div_ceil(VEC4_CHANNELS),
-            1,
-        ]
+    let tiles = pixels.div_ceil(VEC4_PIXELS);
+    let (workgroups, batch) = if vec4 {
+        (
+            [
+                groups(tiles, VEC4_WORKGROUP),
+                shape.cout.div_ceil(VEC4_CHANNELS),
+                1,
+            ],
+            BatchAxis::X {
+                per_patch: tiles,
+                workgroup: VEC4_WORKGROUP,
+            },
+        )
     } else {
-        [
-            groups(shape.cout.div_ceil(8), 8),
-            groups(pixels.div_ceil(4), 8),
-            1,
-        ]
+        (
+            [
+                groups(shape.cout.div_ceil(8), 8),
+                groups(pixels.div_ceil(4), 8),
+                1,
+            ],
+            BatchAxis::Z,
+        )
     };
     Dispatch {
         kernel: if vec4 {
@@ -75,5 +85,6 @@ pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) ->
             ..LayerParams::default()
         },
         workgroups,
+        batch,
     }
 }

@@ -1,8 +1,9 @@
 //! `shaders/pool_head.wgsl`: global average pool, classifier, softmax.
 
-use super::{Dispatch, Kernel, LayerParams, groups};
+use super::{BatchAxis, Dispatch, Kernel, LayerParams, groups};
 
-/// Mean over an `h x w x c` tensor's spatial positions.
+/// Mean over an `h x w x c` tensor's spatial positions; patch b's features
+/// land at `b * `[`feature_stride`](super::feature_stride)`(c)`.
 pub fn pool(h: u32, w: u32, c: u32) -> Dispatch {
     Dispatch {
         kernel: Kernel::GlobalAvgPool,
@@ -16,6 +17,7 @@ pub fn pool(h: u32, w: u32, c: u32) -> Dispatch {
             ..LayerParams::default()
         },
         workgroups: [groups(c, 64), 1, 1],
+        batch: BatchAxis::Z,
     }
 }
 
@@ -33,6 +35,7 @@ pub fn classifier(features: u32, classes: u32) -> Dispatch {
             ..LayerParams::default()
         },
         workgroups: [groups(classes, 64), 1, 1],
+        batch: BatchAxis::Once,
     }
 }
 
@@ -42,5 +45,6 @@ pub fn softmax() -> Dispatch {
         kernel: Kernel::Softmax,
         params: LayerParams::default(),
         workgroups: [1, 1, 1],
+        batch: BatchAxis::Once,
     }
 }

@@ -1,6 +1,6 @@
 //! `shaders/preprocess.wgsl`: image resize and normalisation.
 
-use super::{Dispatch, Kernel, LayerParams, groups};
+use super::{BatchAxis, Dispatch, Kernel, LayerParams, groups};
 use crate::model::Normalization;
 
 /// The dispatch resizing an `image_w x image_h` image to `side x side`.
@@ -21,5 +21,6 @@ pub fn dispatch(image_w: u32, image_h: u32, side: u32, norm: &Normalization) -> 
             ..LayerParams::default()
         },
         workgroups: [groups(side, 8), groups(side, 8), 1],
+        batch: BatchAxis::Once,
     }
 }

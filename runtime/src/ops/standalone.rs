@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::gpu::pipelines::Pipelines;
 use crate::gpu::transfer::{self, f32_bytes};
-use crate::ops::{Dispatch, LayerParams};
+use crate::ops::{BatchParams, Dispatch, LayerParams};
 use crate::shaders::WeightPrecision;
 
 /// Host data for one standalone dispatch. Unused bindings may stay empty.
@@ -30,6 +30,12 @@ pub struct KernelInputs<'a> {
     pub classifier_bias: &'a [f32],
     /// Number of f32 outputs to read back.
     pub output_len: usize,
+    /// The batch record; `None` is a single patch ([`BatchParams::SINGLE`]).
+    /// With K patches, `input` holds the K inputs one after another (the
+    /// stem's one image is shared), `residual` and the output K tensors,
+    /// `scale_bias` K blocks `scale_bias_stride` apart, and `depthwise` K
+    /// kernel sets `dw_stride` apart.
+    pub batch: Option<BatchParams>,
 }
 
 /// A dispatch with its buffers uploaded, ready to run repeatedly.
@@ -37,6 +43,7 @@ pub struct PreparedKernel {
     ctx: Arc<GpuContext>,
     pipelines: Arc<Pipelines>,
     dispatch: Dispatch,
+    patches: u32,
     groups: [wgpu::BindGroup; 3],
     output: wgpu::Buffer,
     staging: wgpu::Buffer,
@@ -106,6 +113,13 @@ impl PreparedKernel {
             &format!("{family}/standalone/classifier_weight"),
             inputs.classifier_weight,
         );
+        let batch = inputs.batch.unwrap_or(BatchParams::SINGLE);
+        let batch_record = transfer::upload(
+            ctx,
+            &format!("{family}/standalone/batch"),
+            bytemuck::bytes_of(&batch),
+            wgpu::BufferUsages::UNIFORM,
+        );
         let cls_b = transfer::upload(
             ctx,
             &format!("{family}/standalone/classifier_bias"),
@@ -151,6 +165,7 @@ impl PreparedKernel {
                     binding: 8,
                     resource: bias_binding,
                 },
+                entry(9, &batch_record),
             ],
         });
         ctx.check_errors("standalone setup")?;
@@ -158,6 +173,7 @@ impl PreparedKernel {
             ctx: ctx.clone(),
             pipelines,
             dispatch,
+            patches: batch.patches,
             groups: [io, weights_group, patch],
             output,
             staging,
@@ -197,7 +213,7 @@ impl PreparedKernel {
             pass.set_bind_group(0, &self.groups[0], &[0]);
             pass.set_bind_group(1, &self.groups[1], &[]);
             pass.set_bind_group(2, &self.groups[2], &[]);
-            let [x, y, z] = self.dispatch.workgroups;
+            let [x, y, z] = self.dispatch.workgroups_for(self.patches);
             pass.dispatch_workgroups(x, y, z);
         }
         if copy_out {

@@ -1,6 +1,6 @@
 //! `shaders/stem_conv.wgsl`: dense kxk convolution with fused BN and ReLU6.
 
-use super::{Dispatch, Kernel, LayerParams, conv_geometry, groups};
+use super::{BatchAxis, Dispatch, Kernel, LayerParams, conv_geometry, groups};
 use crate::model::Padding;
 
 /// Output pixels along a row computed by one invocation (`TILE` in the shader).
@@ -51,18 +51,28 @@ pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> 
     let (pt, pl, oh, ow) =
         conv_geometry(shape.padding, shape.h, shape.w, shape.kernel, shape.stride);
     let vec4 = vec4_eligible(shape, weight_offset, scale_offset);
-    let workgroups = if vec4 {
-        [
-            groups(oh * ow.div_ceil(VEC4_TILE), VEC4_WORKGROUP),
-            shape.cout.div_ceil(VEC4_CHANNELS),
-            1,
-        ]
+    let tiles = oh * ow.div_ceil(VEC4_TILE);
+    let (workgroups, batch) = if vec4 {
+        (
+            [
+                groups(tiles, VEC4_WORKGROUP),
+                shape.cout.div_ceil(VEC4_CHANNELS),
+                1,
+            ],
+            BatchAxis::X {
+                per_patch: tiles,
+                workgroup: VEC4_WORKGROUP,
+            },
+        )
     } else {
-        [
-            groups(shape.cout.div_ceil(4), 8),
-            groups(oh * ow.div_ceil(TILE), 8),
-            1,
-        ]
+        (
+            [
+                groups(shape.cout.div_ceil(4), 8),
+                groups(oh * ow.div_ceil(TILE), 8),
+                1,
+            ],
+            BatchAxis::Z,
+        )
     };
     Dispatch {
         kernel: if vec4 {
@@ -87,5 +97,6 @@ pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> 
             ..LayerParams::default()
         },
         workgroups,
+        batch,
     }
 }

@@ -3,6 +3,7 @@
 //! and the persisted pipeline cache.
 
 mod bad_input;
+mod batch;
 mod cascade;
 mod network;
 mod pipeline_cache;

@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
-use patchrt::ops::Kernel;
 use patchrt::ops::depthwise::{DepthwiseShape, dispatch, vec4_kernel};
 use patchrt::ops::standalone::KernelInputs;
+use patchrt::ops::{BatchParams, Kernel};
 use patchrt::reference::depthwise::depthwise;
 use patchrt::{GpuContext, WeightPrecision};
+use patchrt_tests::{Tolerance, assert_close};
 
 use super::{
-    FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed, f16_or_skip,
-    gpu, mobilenet_v2_layers, run, weights,
+    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed,
+    f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
 };
 
 fn shape(h: u32, w: u32, c: u32, kernel: u32, stride: u32, padding: Padding) -> DepthwiseShape {
@@ -167,4 +168,100 @@ fn depthwise_mobilenet_v2_224_symmetric() {
 #[test]
 fn depthwise_mobilenet_v2_224_same_upper() {
     mobilenet_v2_sweep(224, SameUpper);
+}
+
+/// [`BATCH`] patches in one dispatch, each with its own input and folded BN,
+/// and with its own kernels (`own_kernels`, a patch that carries depthwise
+/// kernels) or the shared ones (stride 0); each patch's output slice against
+/// the reference. Returns the entry point that served it.
+fn check_batch(
+    ctx: &Arc<GpuContext>,
+    s: DepthwiseShape,
+    offsets: Offsets,
+    own_kernels: bool,
+    name: &str,
+) -> Kernel {
+    let (h, w, c, k, stride) = (
+        s.h as usize,
+        s.w as usize,
+        s.c as usize,
+        s.kernel as usize,
+        s.stride as usize,
+    );
+    let mut rng = Rng::new(SEED, name);
+    let sets = if own_kernels { BATCH } else { 1 };
+    let kernels: Vec<_> = (0..sets)
+        .map(|_| weights(&mut rng, k * k * c, k * k))
+        .collect();
+    let xs: Vec<_> = (0..BATCH).map(|_| activations(&mut rng, h, w, c)).collect();
+    let bns: Vec<_> = (0..BATCH).map(|_| FoldedBn::random(&mut rng, c)).collect();
+    let d = dispatch(s, offsets.weight(), offsets.scale());
+    let embedded: Vec<_> = kernels
+        .iter()
+        .map(|kk| embed(kk, offsets.weight() as usize, TAIL))
+        .collect();
+    let (dw, dw_stride) = stack(&embedded);
+    let blocks: Vec<_> = bns.iter().map(|b| b.buffer_at(offsets.scale())).collect();
+    let (scale_bias, scale_bias_stride) = stack(&blocks);
+    let input: Vec<f32> = xs.iter().flat_map(|x| x.data.iter().copied()).collect();
+    let n = (d.params.out_h * d.params.out_w * s.c) as usize;
+    let inputs = KernelInputs {
+        input: f32_bytes(&input),
+        depthwise: &dw,
+        scale_bias: &scale_bias,
+        output_len: BATCH * n,
+        batch: Some(BatchParams {
+            patches: BATCH as u32,
+            scale_bias_stride,
+            dw_stride: if own_kernels { dw_stride } else { 0 },
+            pad: 0,
+        }),
+        ..KernelInputs::default()
+    };
+    let got = run(ctx, WeightPrecision::F32, d, &inputs, name);
+    for b in 0..BATCH {
+        let kernel = &kernels[if own_kernels { b } else { 0 }];
+        let mut y = depthwise(&xs[b], kernel, k, stride, s.padding);
+        bns[b].apply(&mut y, true);
+        assert_close(
+            &got[b * n..(b + 1) * n],
+            &y.data,
+            Tolerance::KernelF32,
+            &format!("{name}, patch {b} of {BATCH}"),
+        );
+    }
+    d.kernel
+}
+
+/// One `#[test]` per named batched case, with shared and with per-patch
+/// kernels, at odd offsets (scalar entry point, patches along z) and aligned
+/// ones (a `depthwise_vec4_*` where the channels allow, patches along x).
+macro_rules! batch_cases {
+    ($($name:ident: $shape:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let Some(ctx) = gpu() else { return };
+            for own_kernels in [false, true] {
+                for offsets in Offsets::BOTH {
+                    let name = format!(
+                        "{} ({offsets:?} offsets, own kernels {own_kernels})",
+                        stringify!($name)
+                    );
+                    let kernel = check_batch(&ctx, $shape, offsets, own_kernels, &name);
+                    let vec4 = vec4_kernel($shape, offsets.weight(), offsets.scale());
+                    assert_eq!(Some(kernel), vec4.or(Some(Kernel::Depthwise)), "{name}");
+                }
+            }
+        }
+    )*};
+}
+
+batch_cases! {
+    depthwise_batch_c8_1x1_s1: shape(1, 1, 8, 3, 1, Symmetric);
+    depthwise_batch_c24_3x3_s1: shape(3, 3, 24, 3, 1, Symmetric);
+    depthwise_batch_c16_6x6_s2_same_upper: shape(6, 6, 16, 3, 2, SameUpper);
+    depthwise_batch_c13_7x7_s1: shape(7, 7, 13, 3, 1, Symmetric);
+    depthwise_batch_k5_c24_15x9_s2_symmetric: shape(15, 9, 24, 5, 2, Symmetric);
+    depthwise_batch_k5_c16_14x14_s1: shape(14, 14, 16, 5, 1, Symmetric);
+    depthwise_batch_multi_workgroup_56x56x24_s1: shape(56, 56, 24, 3, 1, Symmetric);
 }

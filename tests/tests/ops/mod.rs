@@ -209,6 +209,29 @@ impl FoldedBn {
     }
 }
 
+/// Per-patch blocks laid side by side as a pass over several patches reads
+/// them: each block padded with NaN to a multiple of 4 elements (the stride,
+/// returned with the buffer), so vec4 kernels stay aligned and a kernel that
+/// reads past its patch's block sees NaN.
+pub(crate) fn stack(blocks: &[Vec<f32>]) -> (Vec<f32>, u32) {
+    let stride = blocks
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .next_multiple_of(4);
+    let mut out = Vec::with_capacity(stride * blocks.len());
+    for b in blocks {
+        out.extend_from_slice(b);
+        out.extend(std::iter::repeat_n(f32::NAN, stride - b.len()));
+    }
+    (out, stride as u32)
+}
+
+/// Patches per pass in the batched cases: 3, so patches share SIMD lanes and
+/// workgroups on small layers and none is first and last at once.
+pub(crate) const BATCH: usize = 3;
+
 /// Random conv weights scaled so that outputs stay around unit size:
 /// uniform in `[-a, a]` with `a = sqrt(3 / fan_in)`.
 pub(crate) fn weights(rng: &mut Rng, n: usize, fan_in: usize) -> Vec<f32> {

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
-use patchrt::ops::Kernel;
 use patchrt::ops::pointwise::{PointwiseShape, dispatch, vec4_eligible};
 use patchrt::ops::standalone::KernelInputs;
+use patchrt::ops::{BatchParams, Kernel};
 use patchrt::reference::pointwise::{pointwise, residual_add};
 use patchrt::{GpuContext, WeightPrecision};
+use patchrt_tests::{Tolerance, assert_close};
 
 use super::{
-    FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed, f16_or_skip,
-    gpu, mobilenet_v2_layers, run, weights,
+    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed,
+    f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
 };
 
 fn shape(h: u32, w: u32, cin: u32, cout: u32, relu6: bool, residual: bool) -> PointwiseShape {
@@ -160,4 +161,89 @@ fn pointwise_mobilenet_v2_96() {
 #[test]
 fn pointwise_mobilenet_v2_224() {
     mobilenet_v2_sweep(224);
+}
+
+/// [`BATCH`] patches in one dispatch: one weight matrix, each patch its own
+/// input, residual and folded BN; each patch's output slice against the
+/// reference. Returns the entry point that served it.
+fn check_batch(ctx: &Arc<GpuContext>, s: PointwiseShape, offsets: Offsets, name: &str) -> Kernel {
+    let (h, w, cin, cout) = (s.h as usize, s.w as usize, s.cin as usize, s.cout as usize);
+    let mut rng = Rng::new(SEED, name);
+    let kernel = weights(&mut rng, cin * cout, cin);
+    let xs: Vec<_> = (0..BATCH)
+        .map(|_| activations(&mut rng, h, w, cin))
+        .collect();
+    let skips: Vec<_> = (0..BATCH)
+        .map(|_| activations(&mut rng, h, w, cout))
+        .collect();
+    let bns: Vec<_> = (0..BATCH)
+        .map(|_| FoldedBn::random(&mut rng, cout))
+        .collect();
+    let d = dispatch(s, offsets.weight(), offsets.scale());
+    let dense = embed(&kernel, offsets.weight() as usize, TAIL);
+    let blocks: Vec<_> = bns.iter().map(|b| b.buffer_at(offsets.scale())).collect();
+    let (scale_bias, scale_bias_stride) = stack(&blocks);
+    let input: Vec<f32> = xs.iter().flat_map(|x| x.data.iter().copied()).collect();
+    let residual: Vec<f32> = if s.residual {
+        skips.iter().flat_map(|x| x.data.iter().copied()).collect()
+    } else {
+        Vec::new()
+    };
+    let n = h * w * cout;
+    let inputs = KernelInputs {
+        input: f32_bytes(&input),
+        residual: &residual,
+        weights: &dense,
+        scale_bias: &scale_bias,
+        output_len: BATCH * n,
+        batch: Some(BatchParams {
+            patches: BATCH as u32,
+            scale_bias_stride,
+            dw_stride: 0,
+            pad: 0,
+        }),
+        ..KernelInputs::default()
+    };
+    let got = run(ctx, WeightPrecision::F32, d, &inputs, name);
+    for b in 0..BATCH {
+        let mut y = pointwise(&xs[b], &kernel, cout);
+        bns[b].apply(&mut y, s.relu6);
+        if s.residual {
+            residual_add(&mut y, &skips[b]);
+        }
+        assert_close(
+            &got[b * n..(b + 1) * n],
+            &y.data,
+            Tolerance::KernelF32,
+            &format!("{name}, patch {b} of {BATCH}"),
+        );
+    }
+    d.kernel
+}
+
+/// One `#[test]` per named batched case, at odd offsets (the scalar entry
+/// point, patches along z) and aligned ones (`pointwise_vec4` where the
+/// channels allow, patches along x).
+macro_rules! batch_cases {
+    ($($name:ident: $shape:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let Some(ctx) = gpu() else { return };
+            for offsets in Offsets::BOTH {
+                let name = format!("{} ({offsets:?} offsets)", stringify!($name));
+                let kernel = check_batch(&ctx, $shape, offsets, &name);
+                let vec4 = vec4_eligible($shape, offsets.weight(), offsets.scale());
+                assert_eq!(kernel == Kernel::PointwiseVec4, vec4, "{name}: served by {kernel:?}");
+            }
+        }
+    )*};
+}
+
+batch_cases! {
+    pointwise_batch_1x1_cin4_cout4_linear: shape(1, 1, 4, 4, false, false);
+    pointwise_batch_3x3_cin16_cout24_relu6: shape(3, 3, 16, 24, true, false);
+    pointwise_batch_3x3_cin320_cout1280_relu6: shape(3, 3, 320, 1280, true, false);
+    pointwise_batch_7x7_cin13_cout24_relu6_residual: shape(7, 7, 24, 13, true, true);
+    pointwise_batch_15x9_cin24_cout36_residual: shape(15, 9, 24, 36, false, true);
+    pointwise_batch_multi_workgroup_113x111_cin16_cout36_relu6: shape(113, 111, 16, 36, true, false);
 }

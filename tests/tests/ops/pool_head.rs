@@ -7,11 +7,12 @@ use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::Classifier;
 use patchrt::ops::pool_head::{classifier, pool, softmax};
 use patchrt::ops::standalone::KernelInputs;
+use patchrt::ops::{BatchParams, feature_stride};
 use patchrt::reference::pool_head::{classify, global_avg_pool, softmax as reference_softmax};
 use patchrt::{GpuContext, WeightPrecision};
 use patchrt_tests::{Tolerance, assert_close};
 
-use super::{Rng, SEED, activations, check_output, f16_or_skip, gpu, run, weights};
+use super::{BATCH, Rng, SEED, activations, check_output, f16_or_skip, gpu, run, weights};
 
 /// Global average pool over an `h x w x c` tensor.
 fn check_pool(ctx: &Arc<GpuContext>, h: u32, w: u32, c: u32) {
@@ -25,6 +26,45 @@ fn check_pool(ctx: &Arc<GpuContext>, h: u32, w: u32, c: u32) {
     };
     let got = run(ctx, WeightPrecision::F32, pool(h, w, c), &inputs, &name);
     assert_close(&got, &global_avg_pool(&x), Tolerance::KernelF32, &name);
+}
+
+/// [`BATCH`] patches' tensors pooled in one dispatch; patch b's features
+/// land at `b * feature_stride(c)`, the gaps untouched.
+fn check_pool_batch(ctx: &Arc<GpuContext>, h: u32, w: u32, c: u32) {
+    let name = format!("global_avg_pool_batch_{h}x{w}x{c}");
+    let mut rng = Rng::new(SEED, &name);
+    let xs: Vec<_> = (0..BATCH)
+        .map(|_| activations(&mut rng, h as usize, w as usize, c as usize))
+        .collect();
+    let input: Vec<f32> = xs.iter().flat_map(|x| x.data.iter().copied()).collect();
+    let stride = feature_stride(c) as usize;
+    let inputs = KernelInputs {
+        input: f32_bytes(&input),
+        output_len: BATCH * stride,
+        batch: Some(BatchParams {
+            patches: BATCH as u32,
+            ..BatchParams::SINGLE
+        }),
+        ..KernelInputs::default()
+    };
+    let got = run(ctx, WeightPrecision::F32, pool(h, w, c), &inputs, &name);
+    for (b, x) in xs.iter().enumerate() {
+        let at = b * stride;
+        assert_close(
+            &got[at..at + c as usize],
+            &global_avg_pool(x),
+            Tolerance::KernelF32,
+            &format!("{name}, patch {b}"),
+        );
+    }
+}
+
+#[test]
+fn global_avg_pool_batch_of_three() {
+    let Some(ctx) = gpu() else { return };
+    check_pool_batch(&ctx, 7, 7, 1280);
+    check_pool_batch(&ctx, 3, 3, 13);
+    check_pool_batch(&ctx, 1, 1, 8);
 }
 
 #[test]

@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
-use patchrt::ops::Kernel;
 use patchrt::ops::standalone::KernelInputs;
 use patchrt::ops::stem_conv::{StemConvShape, dispatch, vec4_eligible};
+use patchrt::ops::{BatchParams, Kernel};
 use patchrt::reference::stem_conv::conv2d;
 use patchrt::{GpuContext, WeightPrecision};
+use patchrt_tests::{Tolerance, assert_close};
 
 use super::{
-    FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed, f16_or_skip,
-    gpu, mobilenet_v2_layers, run, weights,
+    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed,
+    f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
 };
 
 #[allow(clippy::too_many_arguments)]
@@ -171,4 +172,73 @@ fn stem_mobilenet_v2_224_symmetric() {
 #[test]
 fn stem_mobilenet_v2_224_same_upper() {
     mobilenet_v2_sweep(224, SameUpper);
+}
+
+/// [`BATCH`] patches in one dispatch over one shared input (the preprocessed
+/// frame), each patch with its own folded BN; each patch's output slice
+/// against the reference. Returns the entry point that served it.
+fn check_batch(ctx: &Arc<GpuContext>, s: StemConvShape, offsets: Offsets, name: &str) -> Kernel {
+    let (h, w, cin, cout) = (s.h as usize, s.w as usize, s.cin as usize, s.cout as usize);
+    let (k, stride) = (s.kernel as usize, s.stride as usize);
+    let mut rng = Rng::new(SEED, name);
+    let x = activations(&mut rng, h, w, cin);
+    let kernel = weights(&mut rng, k * k * cin * cout, k * k * cin);
+    let bns: Vec<_> = (0..BATCH)
+        .map(|_| FoldedBn::random(&mut rng, cout))
+        .collect();
+    let d = dispatch(s, offsets.weight(), offsets.scale());
+    let n = (d.params.out_h * d.params.out_w * s.cout) as usize;
+    let dense = embed(&kernel, offsets.weight() as usize, TAIL);
+    let blocks: Vec<_> = bns.iter().map(|b| b.buffer_at(offsets.scale())).collect();
+    let (scale_bias, scale_bias_stride) = stack(&blocks);
+    let inputs = KernelInputs {
+        input: f32_bytes(&x.data),
+        weights: &dense,
+        scale_bias: &scale_bias,
+        output_len: BATCH * n,
+        batch: Some(BatchParams {
+            patches: BATCH as u32,
+            scale_bias_stride,
+            dw_stride: 0,
+            pad: 0,
+        }),
+        ..KernelInputs::default()
+    };
+    let got = run(ctx, WeightPrecision::F32, d, &inputs, name);
+    for (b, bn) in bns.iter().enumerate() {
+        let mut y = conv2d(&x, &kernel, k, cout, stride, s.padding);
+        bn.apply(&mut y, true);
+        assert_close(
+            &got[b * n..(b + 1) * n],
+            &y.data,
+            Tolerance::KernelF32,
+            &format!("{name}, patch {b} of {BATCH}"),
+        );
+    }
+    d.kernel
+}
+
+/// One `#[test]` per named batched case, at odd offsets (the general entry
+/// point, patches along z) and aligned ones (`stem_conv_vec4_k3s2` where the
+/// shape allows, patches along x).
+macro_rules! batch_cases {
+    ($($name:ident: $shape:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            let Some(ctx) = gpu() else { return };
+            for offsets in Offsets::BOTH {
+                let name = format!("{} ({offsets:?} offsets)", stringify!($name));
+                let kernel = check_batch(&ctx, $shape, offsets, &name);
+                let vec4 = vec4_eligible($shape, offsets.weight(), offsets.scale());
+                assert_eq!(kernel == Kernel::StemConvVec4K3S2, vec4, "{name}: served by {kernel:?}");
+            }
+        }
+    )*};
+}
+
+batch_cases! {
+    stem_batch_cin3_cout32_96x96_s2: shape(96, 96, 3, 32, 3, 2, Padding::SameUpper);
+    stem_batch_cin3_cout24_15x9_s2: shape(15, 9, 3, 24, 3, 2, Padding::Symmetric);
+    stem_batch_cin3_cout8_2x2_s2: shape(2, 2, 3, 8, 3, 2, Padding::Symmetric);
+    stem_batch_cin5_cout13_7x7_s1: shape(7, 7, 5, 13, 3, 1, Padding::Symmetric);
 }
