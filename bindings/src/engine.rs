@@ -260,6 +260,60 @@ impl Engine {
         })
     }
 
+    /// Classifies one frame under each of the resident patches `patch_ids`
+    /// (K tasks) in one GPU pass: one upload, one submit, one readback, each
+    /// backbone weight fetched once for all K. Results come in the order of
+    /// `patch_ids`, each equal to `classify` with that patch active; their
+    /// `latency_ms` and `gpu_ms` are the whole pass's. The active patch is
+    /// unchanged. At most `EngineOptions.max_patches_per_pass` ids.
+    pub fn classify_patches(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        patch_ids: Vec<String>,
+        resolution: u32,
+        top_k: u32,
+    ) -> Result<Vec<ClassificationResult>> {
+        guard(|| {
+            let image = RgbaImage::new(width, height, &rgba)?;
+            let r = Resolution(resolution);
+            let ids: Vec<&str> = patch_ids.iter().map(String::as_str).collect();
+            let started = Instant::now();
+            let all = self.inner.classify_patches(&image, &ids, r)?;
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            Ok(all
+                .iter()
+                .map(|c| result(c, &[r], ms, top_k, None))
+                .collect())
+        })
+    }
+
+    /// `classify_patches` with each task's patch, chosen as `classify_task`
+    /// chooses it.
+    pub fn classify_tasks(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        tasks: Vec<String>,
+        resolution: u32,
+        top_k: u32,
+    ) -> Result<Vec<ClassificationResult>> {
+        guard(|| {
+            let image = RgbaImage::new(width, height, &rgba)?;
+            let r = Resolution(resolution);
+            let tasks: Vec<&str> = tasks.iter().map(String::as_str).collect();
+            let started = Instant::now();
+            let all = self.inner.classify_tasks(&image, &tasks, r)?;
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            Ok(all
+                .iter()
+                .map(|c| result(c, &[r], ms, top_k, None))
+                .collect())
+        })
+    }
+
     /// Reports the device's state for the policy; `classify_auto` plans with
     /// the latest report (a full battery and nominal heat before any).
     pub fn report_device_state(&self, state: DeviceState) -> Result<()> {

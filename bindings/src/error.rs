@@ -340,6 +340,10 @@ impl From<patchrt::Error> for PatchrtError {
                 budget,
                 detail,
             },
+            E::BatchSize { .. } => PatchrtError::InvalidArgument {
+                name: "patch_ids".into(),
+                detail,
+            },
             E::InvalidOption { option, .. } => PatchrtError::InvalidArgument {
                 name: option.to_string(),
                 detail,

@@ -25,6 +25,11 @@ pub struct EngineOptions {
     /// Measure GPU time with timestamp queries when the adapter has them.
     #[uniffi(default = true)]
     pub gpu_timestamps: bool,
+    /// Most patches `classifyPatches` / `classifyTasks` serve in one pass;
+    /// activation memory grows to this many times its single-patch size the
+    /// first time a pass needs it.
+    #[uniffi(default = 8)]
+    pub max_patches_per_pass: u32,
 }
 
 impl EngineOptions {
@@ -50,6 +55,7 @@ impl EngineOptions {
             },
             patch_budget_bytes: self.patch_budget_bytes,
             gpu_timestamps: self.gpu_timestamps,
+            max_patches_per_pass: self.max_patches_per_pass,
         }
     }
 }

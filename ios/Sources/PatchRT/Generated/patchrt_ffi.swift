@@ -1000,11 +1000,27 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func classifyCascade(rgba: Data, width: UInt32, height: UInt32, task: String, topK: UInt32) throws  -> ClassificationResult
     
     /**
+     * Classifies one frame under each of the resident patches `patch_ids`
+     * (K tasks) in one GPU pass: one upload, one submit, one readback, each
+     * backbone weight fetched once for all K. Results come in the order of
+     * `patch_ids`, each equal to `classify` with that patch active; their
+     * `latency_ms` and `gpu_ms` are the whole pass's. The active patch is
+     * unchanged. At most `EngineOptions.max_patches_per_pass` ids.
+     */
+    func classifyPatches(rgba: Data, width: UInt32, height: UInt32, patchIds: [String], resolution: UInt32, topK: UInt32) throws  -> [ClassificationResult]
+    
+    /**
      * Classifies for `task` at `resolution` with the task's patch for that
      * resolution (else its resolution-independent one). The active patch is
      * unchanged.
      */
     func classifyTask(rgba: Data, width: UInt32, height: UInt32, task: String, resolution: UInt32, topK: UInt32) throws  -> ClassificationResult
+    
+    /**
+     * `classify_patches` with each task's patch, chosen as `classify_task`
+     * chooses it.
+     */
+    func classifyTasks(rgba: Data, width: UInt32, height: UInt32, tasks: [String], resolution: UInt32, topK: UInt32) throws  -> [ClassificationResult]
     
     /**
      * Loads a cascade file (`patchrt.cascade` JSON) for `classify_cascade`
@@ -1260,6 +1276,29 @@ open func classifyCascade(rgba: Data, width: UInt32, height: UInt32, task: Strin
 }
     
     /**
+     * Classifies one frame under each of the resident patches `patch_ids`
+     * (K tasks) in one GPU pass: one upload, one submit, one readback, each
+     * backbone weight fetched once for all K. Results come in the order of
+     * `patch_ids`, each equal to `classify` with that patch active; their
+     * `latency_ms` and `gpu_ms` are the whole pass's. The active patch is
+     * unchanged. At most `EngineOptions.max_patches_per_pass` ids.
+     */
+open func classifyPatches(rgba: Data, width: UInt32, height: UInt32, patchIds: [String], resolution: UInt32, topK: UInt32)throws  -> [ClassificationResult]  {
+    return try  FfiConverterSequenceTypeClassificationResult.lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_engine_classify_patches(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(rgba),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterSequenceString.lower(patchIds),
+        FfiConverterUInt32.lower(resolution),
+        FfiConverterUInt32.lower(topK),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Classifies for `task` at `resolution` with the task's patch for that
      * resolution (else its resolution-independent one). The active patch is
      * unchanged.
@@ -1273,6 +1312,25 @@ open func classifyTask(rgba: Data, width: UInt32, height: UInt32, task: String, 
         FfiConverterUInt32.lower(width),
         FfiConverterUInt32.lower(height),
         FfiConverterString.lower(task),
+        FfiConverterUInt32.lower(resolution),
+        FfiConverterUInt32.lower(topK),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `classify_patches` with each task's patch, chosen as `classify_task`
+     * chooses it.
+     */
+open func classifyTasks(rgba: Data, width: UInt32, height: UInt32, tasks: [String], resolution: UInt32, topK: UInt32)throws  -> [ClassificationResult]  {
+    return try  FfiConverterSequenceTypeClassificationResult.lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_engine_classify_tasks(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(rgba),
+        FfiConverterUInt32.lower(width),
+        FfiConverterUInt32.lower(height),
+        FfiConverterSequenceString.lower(tasks),
         FfiConverterUInt32.lower(resolution),
         FfiConverterUInt32.lower(topK),uniffiCallStatus
     )
@@ -2100,6 +2158,12 @@ public struct EngineOptions: Equatable, Hashable {
      * Measure GPU time with timestamp queries when the adapter has them.
      */
     public var gpuTimestamps: Bool
+    /**
+     * Most patches `classifyPatches` / `classifyTasks` serve in one pass;
+     * activation memory grows to this many times its single-patch size the
+     * first time a pass needs it.
+     */
+    public var maxPatchesPerPass: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2121,12 +2185,18 @@ public struct EngineOptions: Equatable, Hashable {
          */resolutions: [UInt32] = [], 
         /**
          * Measure GPU time with timestamp queries when the adapter has them.
-         */gpuTimestamps: Bool = true) {
+         */gpuTimestamps: Bool = true, 
+        /**
+         * Most patches `classifyPatches` / `classifyTasks` serve in one pass;
+         * activation memory grows to this many times its single-patch size the
+         * first time a pass needs it.
+         */maxPatchesPerPass: UInt32 = UInt32(8)) {
         self.adapter = adapter
         self.f16Weights = f16Weights
         self.patchBudgetBytes = patchBudgetBytes
         self.resolutions = resolutions
         self.gpuTimestamps = gpuTimestamps
+        self.maxPatchesPerPass = maxPatchesPerPass
     }
 
     
@@ -2149,7 +2219,8 @@ public struct FfiConverterTypeEngineOptions: FfiConverterRustBuffer {
                 f16Weights: FfiConverterBool.read(from: &buf), 
                 patchBudgetBytes: FfiConverterUInt64.read(from: &buf), 
                 resolutions: FfiConverterSequenceUInt32.read(from: &buf), 
-                gpuTimestamps: FfiConverterBool.read(from: &buf)
+                gpuTimestamps: FfiConverterBool.read(from: &buf), 
+                maxPatchesPerPass: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -2159,6 +2230,7 @@ public struct FfiConverterTypeEngineOptions: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.patchBudgetBytes, into: &buf)
         FfiConverterSequenceUInt32.write(value.resolutions, into: &buf)
         FfiConverterBool.write(value.gpuTimestamps, into: &buf)
+        FfiConverterUInt32.write(value.maxPatchesPerPass, into: &buf)
     }
 }
 
@@ -3745,6 +3817,31 @@ fileprivate struct FfiConverterSequenceTypeCascadeStage: FfiConverterRustBuffer 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeClassificationResult: FfiConverterRustBuffer {
+    typealias SwiftType = [ClassificationResult]
+
+    public static func write(_ value: [ClassificationResult], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeClassificationResult.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ClassificationResult] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ClassificationResult]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeClassificationResult.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePatchInfo: FfiConverterRustBuffer {
     typealias SwiftType = [PatchInfo]
 
@@ -3945,7 +4042,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_patchrt_ffi_checksum_method_engine_classify_cascade() != 24284) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_patchrt_ffi_checksum_method_engine_classify_patches() != 9624) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_patchrt_ffi_checksum_method_engine_classify_task() != 14361) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_engine_classify_tasks() != 1018) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_patchrt_ffi_checksum_method_engine_load_cascade_json() != 36127) {

@@ -142,6 +142,36 @@ class EngineTest {
     }
 
     @Test
+    fun `several tasks in one pass equal one task at a time`() {
+        engine().use { engine ->
+            val tasks = listOf("objects", "scenes", "flowers")
+            val one = tasks.map { engine.classifyTask(image, W, H, it, 96u, 0u) }
+            val pass = engine.classifyTasks(image, W, H, tasks, 96u, 0u)
+            assertEquals(tasks.map { "$it@96" }, pass.map { it.patchId })
+            for ((a, b) in one.zip(pass)) {
+                assertEquals(a.predictions, b.predictions)
+                assertArrayEquals(scores(a), scores(b))
+            }
+            val byId = engine.classifyPatches(image, W, H, listOf("flowers@96", "default"), 96u, 3u)
+            assertEquals(listOf("flowers@96", "default"), byId.map { it.patchId })
+            assertEquals(one[2].predictions.take(3), byId[0].predictions)
+            assertEquals("default", engine.activePatch())
+
+            val empty = assertThrows<PatchrtException.InvalidArgument> {
+                engine.classifyPatches(image, W, H, emptyList(), 96u, 3u)
+            }
+            assertEquals("patch_ids", empty.name)
+            assertThrows<PatchrtException.InvalidArgument> {
+                engine.classifyPatches(image, W, H, List(9) { "default" }, 96u, 3u)
+            }
+            val unknown = assertThrows<PatchrtException.UnknownPatch> {
+                engine.classifyPatches(image, W, H, listOf("objects@96", "nope"), 96u, 3u)
+            }
+            assertEquals("nope", unknown.id)
+        }
+    }
+
+    @Test
     fun `classifyAuto steps down on a low battery and says why`() {
         engine().use { engine ->
             engine.reportDeviceState(DeviceState(battery = 1.0, charging = true, thermal = ThermalState.NOMINAL))
