@@ -7,8 +7,8 @@
 // what makes 1x1 convs fast on CPU-like GPUs (engine-notes: work per
 // invocation matters most). `pointwise_vec4` (channels and offsets multiples
 // of 4, i.e. every MobileNetV2 1x1 layer): workgroup 64x1, an 8x8 tile,
-// x = pixel tile of each patch in turn, so on small layers the patches of a
-// batch fill the SIMD lanes one patch alone would leave idle.
+// x = pixel tile of each patch in turn; `pointwise_vec4_channel_major`, the
+// same tiles with channel groups along x, serves layers of few pixels.
 // Reference: runtime/src/reference/pointwise.rs
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -103,23 +103,41 @@ fn store4(v: vec4<f32>, base: u32, p: u32, c4: u32) {
 // best overall; 16x8 was ~13% faster on 112x112 and 56x56 layers but ~35%
 // slower on 7x7 ones). Workgroup 64x1: x = group of 8
 // pixels, y = group of 8 output channels, so the invocations llvmpipe runs
-// together (consecutive x) share their channels and none idles on a narrow
-// layer. Written out (no local arrays): llvmpipe keeps dynamically indexed
+// together (consecutive x) share their channels. Written out (no local arrays): llvmpipe keeps dynamically indexed
 // local arrays in memory, lane by lane. When out_c is 4 mod 8 the last
 // group's second vec4 column reads the next row's weights and is never
 // written.
 @compute @workgroup_size(64, 1, 1)
 fn pointwise_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let pixels = params.out_h * params.out_w;
-    let tiles = (pixels + 7u) / 8u;
+    let tiles = (params.out_h * params.out_w + 7u) / 8u;
     let b = gid.x / tiles;
-    let p0 = (gid.x - b * tiles) * 8u;
-    let c40 = gid.y * 2u;
+    if b < batch.patches && gid.y * 2u < params.out_c / 4u {
+        pointwise_vec4_tile(b, (gid.x - b * tiles) * 8u, gid.y * 2u);
+    }
+}
+
+// The same tiles ordered channel group first, 8 invocations (one llvmpipe
+// SIMD batch) per workgroup, for layers of few pixels: with pixel tiles
+// along x a 3x3 layer (2 tiles) leaves 6 of 8 lanes idle in each of its
+// cout / 8 workgroups, and 64-wide channel-major workgroups would leave a
+// narrow layer one workgroup for all cores.
+@compute @workgroup_size(8, 1, 1)
+fn pointwise_vec4_channel_major(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let tiles = (params.out_h * params.out_w + 7u) / 8u;
+    let groups = (params.out_c / 4u + 1u) / 2u;
+    let tile = gid.x / groups;
+    let b = tile / tiles;
+    if b < batch.patches {
+        pointwise_vec4_tile(b, (tile - b * tiles) * 8u, (gid.x - tile * groups) * 2u);
+    }
+}
+
+// One invocation's tile: patch b, output pixels p0 .. p0+7, output channel
+// vec4s c40 and c40+1.
+fn pointwise_vec4_tile(b: u32, p0: u32, c40: u32) {
+    let pixels = params.out_h * params.out_w;
     let cin4 = params.in_c / 4u;
     let cout4 = params.out_c / 4u;
-    if b >= batch.patches || c40 >= cout4 {
-        return;
-    }
     let last = pixels - 1u;
     let ib = b * pixels * cin4;
     let b0 = ib + min(p0, last) * cin4;

@@ -6,8 +6,8 @@
 // y = group of 4 output pixels along a row, z = patch; each invocation keeps a 4-pixel x
 // 4-channel register tile so every weight load serves four pixels.
 // `stem_conv_vec4_k3s2` (MobileNetV2's stem: RGB, 3x3, stride 2, out_c and
-// offsets multiples of 4): workgroup 64x1, an 8-pixel x 8-channel tile,
-// x = pixel tile of each patch in turn.
+// offsets multiples of 4): workgroup 64x1, an 8-pixel x 8-channel tile; the
+// convolution is computed once and only the epilogue runs per patch.
 // Reference: runtime/src/reference/stem_conv.rs
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -81,15 +81,11 @@ fn stem_conv_vec4_k3s2(@builtin(global_invocation_id) gid: vec3<u32>) {
     let cout4 = params.out_c / 4u;
     let c40 = gid.y * 2u;
     let tiles_per_row = (params.out_w + TILE_V - 1u) / TILE_V;
-    let tiles = tiles_per_row * params.out_h;
-    let b = gid.x / tiles;
-    let t = gid.x - b * tiles;
-    let oy = t / tiles_per_row;
-    let ox0 = (t - oy * tiles_per_row) * TILE_V;
-    if c40 >= cout4 || b >= batch.patches {
+    let oy = gid.x / tiles_per_row;
+    let ox0 = (gid.x % tiles_per_row) * TILE_V;
+    if c40 >= cout4 || oy >= params.out_h {
         return;
     }
-    let ob = b * (output_len() / 4u);
     let ix0 = ox0 * 2u - params.pad_left;
     var a0_0 = vec4<f32>(0.0);
     var a0_1 = vec4<f32>(0.0);
@@ -196,54 +192,58 @@ fn stem_conv_vec4_k3s2(@builtin(global_invocation_id) gid: vec3<u32>) {
         a7_0 += v14_0 * w0_0_0 + v14_1 * w0_1_0 + v14_2 * w0_2_0 + v15_0 * w1_0_0 + v15_1 * w1_1_0 + v15_2 * w1_2_0 + v16_0 * w2_0_0 + v16_1 * w2_1_0 + v16_2 * w2_2_0;
         a7_1 += v14_0 * w0_0_1 + v14_1 * w0_1_1 + v14_2 * w0_2_1 + v15_0 * w1_0_1 + v15_1 * w1_1_1 + v15_2 * w1_2_1 + v16_0 * w2_0_1 + v16_1 * w2_1_1 + v16_2 * w2_2_1;
     }
-    let s0 = scale4(b, c40);
-    let h0 = shift4(b, c40);
-    output4[ob + (oy * params.out_w + ox0) * cout4 + c40] = epilogue4(a0_0, s0, h0);
-    if ox0 + 1u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 1u) * cout4 + c40] = epilogue4(a1_0, s0, h0);
-    }
-    if ox0 + 2u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 2u) * cout4 + c40] = epilogue4(a2_0, s0, h0);
-    }
-    if ox0 + 3u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 3u) * cout4 + c40] = epilogue4(a3_0, s0, h0);
-    }
-    if ox0 + 4u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 4u) * cout4 + c40] = epilogue4(a4_0, s0, h0);
-    }
-    if ox0 + 5u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 5u) * cout4 + c40] = epilogue4(a5_0, s0, h0);
-    }
-    if ox0 + 6u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 6u) * cout4 + c40] = epilogue4(a6_0, s0, h0);
-    }
-    if ox0 + 7u < params.out_w {
-        output4[ob + (oy * params.out_w + ox0 + 7u) * cout4 + c40] = epilogue4(a7_0, s0, h0);
-    }
-    if c40 + 1u < cout4 {
-        let s1 = scale4(b, c40 + 1u);
-        let h1 = shift4(b, c40 + 1u);
-        output4[ob + (oy * params.out_w + ox0) * cout4 + c40 + 1u] = epilogue4(a0_1, s1, h1);
+    // Every patch's BN over the same convolution (the input is shared).
+    for (var b = 0u; b < batch.patches; b++) {
+        let ob = b * (output_len() / 4u);
+        let s0 = scale4(b, c40);
+        let h0 = shift4(b, c40);
+        output4[ob + (oy * params.out_w + ox0) * cout4 + c40] = epilogue4(a0_0, s0, h0);
         if ox0 + 1u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 1u) * cout4 + c40 + 1u] = epilogue4(a1_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 1u) * cout4 + c40] = epilogue4(a1_0, s0, h0);
         }
         if ox0 + 2u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 2u) * cout4 + c40 + 1u] = epilogue4(a2_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 2u) * cout4 + c40] = epilogue4(a2_0, s0, h0);
         }
         if ox0 + 3u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 3u) * cout4 + c40 + 1u] = epilogue4(a3_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 3u) * cout4 + c40] = epilogue4(a3_0, s0, h0);
         }
         if ox0 + 4u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 4u) * cout4 + c40 + 1u] = epilogue4(a4_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 4u) * cout4 + c40] = epilogue4(a4_0, s0, h0);
         }
         if ox0 + 5u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 5u) * cout4 + c40 + 1u] = epilogue4(a5_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 5u) * cout4 + c40] = epilogue4(a5_0, s0, h0);
         }
         if ox0 + 6u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 6u) * cout4 + c40 + 1u] = epilogue4(a6_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 6u) * cout4 + c40] = epilogue4(a6_0, s0, h0);
         }
         if ox0 + 7u < params.out_w {
-            output4[ob + (oy * params.out_w + ox0 + 7u) * cout4 + c40 + 1u] = epilogue4(a7_1, s1, h1);
+            output4[ob + (oy * params.out_w + ox0 + 7u) * cout4 + c40] = epilogue4(a7_0, s0, h0);
+        }
+        if c40 + 1u < cout4 {
+            let s1 = scale4(b, c40 + 1u);
+            let h1 = shift4(b, c40 + 1u);
+            output4[ob + (oy * params.out_w + ox0) * cout4 + c40 + 1u] = epilogue4(a0_1, s1, h1);
+            if ox0 + 1u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 1u) * cout4 + c40 + 1u] = epilogue4(a1_1, s1, h1);
+            }
+            if ox0 + 2u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 2u) * cout4 + c40 + 1u] = epilogue4(a2_1, s1, h1);
+            }
+            if ox0 + 3u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 3u) * cout4 + c40 + 1u] = epilogue4(a3_1, s1, h1);
+            }
+            if ox0 + 4u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 4u) * cout4 + c40 + 1u] = epilogue4(a4_1, s1, h1);
+            }
+            if ox0 + 5u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 5u) * cout4 + c40 + 1u] = epilogue4(a5_1, s1, h1);
+            }
+            if ox0 + 6u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 6u) * cout4 + c40 + 1u] = epilogue4(a6_1, s1, h1);
+            }
+            if ox0 + 7u < params.out_w {
+                output4[ob + (oy * params.out_w + ox0 + 7u) * cout4 + c40 + 1u] = epilogue4(a7_1, s1, h1);
+            }
         }
     }
 }

@@ -13,6 +13,7 @@
 @group(2) @binding(7) var<storage, read> cls_weights: array<f32>;
 @group(1) @binding(2) var<storage, read> weights4: array<vec4<f32>>;
 @group(2) @binding(6) var<storage, read> dw_weights4: array<vec4<f32>>;
+@group(2) @binding(7) var<storage, read> cls_weights4: array<vec4<f32>>;
 
 fn load_weight(i: u32) -> f32 {
     return weights[i];
@@ -34,4 +35,9 @@ fn load_weight4(i: u32) -> vec4<f32> {
 // Depthwise weights 4i .. 4i+3.
 fn load_dw4(i: u32) -> vec4<f32> {
     return dw_weights4[i];
+}
+
+// Classifier weights 4i .. 4i+3.
+fn load_cls4(i: u32) -> vec4<f32> {
+    return cls_weights4[i];
 }

@@ -251,13 +251,14 @@ impl Engine {
             let steps = self.plan.io.len();
             let classifier_step = self.plan.classifier_step();
             let dispatches = &self.plan.dispatches[r];
-            for (s, d) in dispatches.iter().enumerate().take(classifier_step) {
+            for (s, planned) in dispatches.iter().enumerate().take(classifier_step) {
+                let d = planned.for_patches(count);
                 pass.set_pipeline(self.pipelines.get(d.kernel));
                 pass.set_bind_group(0, &frame.io_groups[s], &[record_offset(steps, r, s) as u32]);
                 let [x, y, z] = if s == super::plan::PREPROCESS_STEP {
                     pre_workgroups
                 } else {
-                    d.workgroups_for(count)
+                    d.workgroups
                 };
                 pass.dispatch_workgroups(x, y, z);
             }
@@ -272,12 +273,12 @@ impl Engine {
                     let d = &dispatches[s];
                     pass.set_pipeline(self.pipelines.get(d.kernel));
                     pass.set_bind_group(0, head_group, &[record_offset(steps, r, s) as u32]);
-                    let x = if s == classifier_step {
-                        ops::groups(patch.classes, 64)
+                    let [x, y, z] = if s == classifier_step {
+                        ops::pool_head::classifier_workgroups(d.kernel, patch.classes)
                     } else {
-                        d.workgroups[0]
+                        d.workgroups
                     };
-                    pass.dispatch_workgroups(x, 1, 1);
+                    pass.dispatch_workgroups(x, y, z);
                 }
             }
         }

@@ -102,7 +102,9 @@ impl Engine {
                 record_offset: record_offset(steps, r, s) as u32,
                 workgroups: match s {
                     PREPROCESS_STEP => pre_workgroups,
-                    s if s == classifier_step => [ops::groups(classes, 64), 1, 1],
+                    s if s == classifier_step => {
+                        ops::pool_head::classifier_workgroups(d.kernel, classes)
+                    }
                     _ => d.workgroups,
                 },
             })

@@ -415,7 +415,7 @@ fn max_patches_per_pass(ctx: &GpuContext, plan: &Plan, options: &EngineOptions) 
         plan.dispatches
             .iter()
             .flatten()
-            .all(|d| d.workgroups_for(k).iter().all(|&n| n <= max_groups))
+            .all(|d| d.for_patches(k).workgroups.iter().all(|&n| n <= max_groups))
     };
     let mut k = options.max_patches_per_pass.min(by_memory);
     while k > 1 && !fits(k) {

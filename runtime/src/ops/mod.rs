@@ -4,9 +4,9 @@
 //! |---|---|---|---|
 //! | `preprocess` | bilinear resize, `(x - mean) * scale` | RGBA8 u32 -> HWC3 | `preprocess` |
 //! | `stem_conv` | `relu6(bn(conv_kxk(x)))` | W `[k,k,ci,co]` | `stem_conv`, `stem_conv_vec4_k3s2` |
-//! | `pointwise` | `bn(x·W) [relu6] [+ skip]` | W `[ci,co]` | `pointwise`, `pointwise_vec4` |
+//! | `pointwise` | `bn(x·W) [relu6] [+ skip]` | W `[ci,co]` | `pointwise`, `pointwise_vec4`, `pointwise_vec4_channel_major` |
 //! | `depthwise` | `relu6(bn(dwconv_kxk(x)))` | W `[k,k,c]` | `depthwise`, `depthwise_vec4_k{3,5}s{1,2}` |
-//! | `pool_head` | mean over HW; `W·f + b`; softmax | W `[classes,f]` | `global_avg_pool`, `classifier`, `softmax` |
+//! | `pool_head` | mean over HW; `W·f + b`; softmax | W `[classes,f]` | `global_avg_pool`, `classifier`, `classifier_vec4`, `softmax` |
 //!
 //! A family's `_vec4` entry point computes the same function with four-channel
 //! loads and stores; its `dispatch` picks it whenever the channel counts and
@@ -16,7 +16,8 @@
 //! One pass may serve several patches over one frame (K patches in one pass):
 //! the convolution and pooling kernels take the patch index from x (the vec4
 //! entry points, patches after one another, so small layers of a batch fill
-//! SIMD lanes one patch leaves idle) or z (the scalar ones); see
+//! SIMD lanes one patch leaves idle) or z (the scalar ones), and the vec4
+//! stem loops over the patches itself (their input is the same frame); see
 //! [`BatchAxis`] and [`BatchParams`]. Weights are read by every patch's
 //! invocations of one dispatch, so a GPU fetches each once per pass.
 //!
@@ -125,6 +126,10 @@ pub enum BatchAxis {
     },
     /// One layer of workgroups along z per patch.
     Z,
+    /// Each invocation loops over the patches itself: the vec4 stem, whose
+    /// input (the frame) every patch shares, computes its convolution once
+    /// and applies each patch's BN to it.
+    Inside,
     /// Not batched: preprocessing runs once per frame, and the engine runs
     /// the classifier and softmax once per patch on that patch's slices.
     Once,
@@ -144,6 +149,9 @@ pub enum Kernel {
     Pointwise,
     /// `pointwise.wgsl::pointwise_vec4` (channels and offsets multiples of 4).
     PointwiseVec4,
+    /// `pointwise.wgsl::pointwise_vec4_channel_major` (the same, for layers
+    /// of few pixels).
+    PointwiseVec4ChannelMajor,
     /// `depthwise.wgsl::depthwise`.
     Depthwise,
     /// `depthwise.wgsl::depthwise_vec4_k3s1` (channels and offsets multiples of 4).
@@ -158,18 +166,21 @@ pub enum Kernel {
     GlobalAvgPool,
     /// `pool_head.wgsl::classifier`.
     Classifier,
+    /// `pool_head.wgsl::classifier_vec4` (features a multiple of 4).
+    ClassifierVec4,
     /// `pool_head.wgsl::softmax`.
     Softmax,
 }
 
 impl Kernel {
     /// Every entry point.
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 15] = [
         Kernel::Preprocess,
         Kernel::StemConv,
         Kernel::StemConvVec4K3S2,
         Kernel::Pointwise,
         Kernel::PointwiseVec4,
+        Kernel::PointwiseVec4ChannelMajor,
         Kernel::Depthwise,
         Kernel::DepthwiseVec4K3S1,
         Kernel::DepthwiseVec4K3S2,
@@ -177,6 +188,7 @@ impl Kernel {
         Kernel::DepthwiseVec4K5S2,
         Kernel::GlobalAvgPool,
         Kernel::Classifier,
+        Kernel::ClassifierVec4,
         Kernel::Softmax,
     ];
 
@@ -185,13 +197,18 @@ impl Kernel {
         match self {
             Kernel::Preprocess => shaders::PREPROCESS,
             Kernel::StemConv | Kernel::StemConvVec4K3S2 => shaders::STEM_CONV,
-            Kernel::Pointwise | Kernel::PointwiseVec4 => shaders::POINTWISE,
+            Kernel::Pointwise | Kernel::PointwiseVec4 | Kernel::PointwiseVec4ChannelMajor => {
+                shaders::POINTWISE
+            }
             Kernel::Depthwise
             | Kernel::DepthwiseVec4K3S1
             | Kernel::DepthwiseVec4K3S2
             | Kernel::DepthwiseVec4K5S1
             | Kernel::DepthwiseVec4K5S2 => shaders::DEPTHWISE,
-            Kernel::GlobalAvgPool | Kernel::Classifier | Kernel::Softmax => shaders::POOL_HEAD,
+            Kernel::GlobalAvgPool
+            | Kernel::Classifier
+            | Kernel::ClassifierVec4
+            | Kernel::Softmax => shaders::POOL_HEAD,
         }
     }
 
@@ -203,6 +220,7 @@ impl Kernel {
             Kernel::StemConvVec4K3S2 => "stem_conv_vec4_k3s2",
             Kernel::Pointwise => "pointwise",
             Kernel::PointwiseVec4 => "pointwise_vec4",
+            Kernel::PointwiseVec4ChannelMajor => "pointwise_vec4_channel_major",
             Kernel::Depthwise => "depthwise",
             Kernel::DepthwiseVec4K3S1 => "depthwise_vec4_k3s1",
             Kernel::DepthwiseVec4K3S2 => "depthwise_vec4_k3s2",
@@ -210,6 +228,7 @@ impl Kernel {
             Kernel::DepthwiseVec4K5S2 => "depthwise_vec4_k5s2",
             Kernel::GlobalAvgPool => "global_avg_pool",
             Kernel::Classifier => "classifier",
+            Kernel::ClassifierVec4 => "classifier_vec4",
             Kernel::Softmax => "softmax",
         }
     }
@@ -229,8 +248,22 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    /// Workgroup counts for a pass over `patches` patches (1 or more).
-    pub fn workgroups_for(&self, patches: u32) -> [u32; 3] {
+    /// The dispatch of a pass over `patches` patches (1 or more): the same
+    /// function, its workgroup counts grown along [`Dispatch::batch`], and
+    /// the entry point re-chosen where the batch changes which is faster
+    /// (see [`pointwise::for_patches`]).
+    pub fn for_patches(&self, patches: u32) -> Dispatch {
+        match self.kernel {
+            Kernel::PointwiseVec4ChannelMajor => pointwise::for_patches(self, patches),
+            _ => Dispatch {
+                workgroups: self.workgroups_for(patches),
+                ..*self
+            },
+        }
+    }
+
+    /// Workgroup counts for a pass over `patches` patches with this entry point.
+    fn workgroups_for(&self, patches: u32) -> [u32; 3] {
         let [x, y, z] = self.workgroups;
         match self.batch {
             BatchAxis::X {
@@ -238,7 +271,7 @@ impl Dispatch {
                 workgroup,
             } => [groups(per_patch * patches, workgroup), y, z],
             BatchAxis::Z => [x, y, z * patches],
-            BatchAxis::Once => self.workgroups,
+            BatchAxis::Inside | BatchAxis::Once => self.workgroups,
         }
     }
 }

@@ -209,11 +209,12 @@ impl PreparedKernel {
                 label: Some("standalone"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(self.pipelines.get(self.dispatch.kernel));
             pass.set_bind_group(0, &self.groups[0], &[0]);
             pass.set_bind_group(1, &self.groups[1], &[]);
             pass.set_bind_group(2, &self.groups[2], &[]);
-            let [x, y, z] = self.dispatch.workgroups_for(self.patches);
+            let d = self.dispatch.for_patches(self.patches);
+            pass.set_pipeline(self.pipelines.get(d.kernel));
+            let [x, y, z] = d.workgroups;
             pass.dispatch_workgroups(x, y, z);
         }
         if copy_out {

@@ -59,10 +59,7 @@ pub fn dispatch(shape: StemConvShape, weight_offset: u32, scale_offset: u32) -> 
                 shape.cout.div_ceil(VEC4_CHANNELS),
                 1,
             ],
-            BatchAxis::X {
-                per_patch: tiles,
-                workgroup: VEC4_WORKGROUP,
-            },
+            BatchAxis::Inside,
         )
     } else {
         (

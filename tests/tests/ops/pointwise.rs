@@ -68,8 +68,26 @@ fn check(
     d.kernel
 }
 
+/// The entry point that must serve `s` at `offsets` in a pass over
+/// `patches` patches: the scalar one unless the channels and offsets allow
+/// vec4, then the channel-major one while the pass has fewer than 8 tiles of
+/// 8 pixels (at most 56 pixels for one patch), else `pointwise_vec4`.
+fn expected_kernel(s: PointwiseShape, offsets: Offsets) -> Kernel {
+    expected_kernel_for(s, offsets, 1)
+}
+
+fn expected_kernel_for(s: PointwiseShape, offsets: Offsets, patches: u32) -> Kernel {
+    if !vec4_eligible(s, offsets.weight(), offsets.scale()) {
+        Kernel::Pointwise
+    } else if (s.h * s.w).div_ceil(8) * patches < 8 {
+        Kernel::PointwiseVec4ChannelMajor
+    } else {
+        Kernel::PointwiseVec4
+    }
+}
+
 /// Defines one `#[test]` per named case, run at odd offsets (the scalar entry
-/// point) and at aligned ones (`pointwise_vec4` where the channels allow).
+/// point) and at aligned ones (a vec4 entry point where the channels allow).
 macro_rules! cases {
     ($($name:ident: $shape:expr, $precision:ident;)*) => {$(
         #[test]
@@ -81,8 +99,7 @@ macro_rules! cases {
             for offsets in Offsets::BOTH {
                 let name = format!("{} ({offsets:?} offsets)", stringify!($name));
                 let kernel = check(&ctx, $shape, WeightPrecision::$precision, offsets, &name);
-                let vec4 = vec4_eligible($shape, offsets.weight(), offsets.scale());
-                assert_eq!(kernel == Kernel::PointwiseVec4, vec4, "{name}: served by {kernel:?}");
+                assert_eq!(kernel, expected_kernel($shape, offsets), "{name}");
             }
         }
     )*};
@@ -106,6 +123,8 @@ cases! {
     pointwise_cin8_cout12_15x9_relu6_residual: shape(15, 9, 8, 12, true, true), F32;
     pointwise_cin4_cout4_1x1_linear: shape(1, 1, 4, 4, false, false), F32;
     pointwise_cin12_cout20_5x3_linear: shape(5, 3, 12, 20, false, false), F32;
+    pointwise_cin8_cout12_8x7_56_pixels_relu6: shape(8, 7, 8, 12, true, false), F32;
+    pointwise_cin8_cout12_10x6_60_pixels_residual: shape(10, 6, 8, 12, false, true), F32;
     pointwise_multi_workgroup_113x111_cin16_cout36_relu6: shape(113, 111, 16, 36, true, false), F32;
     pointwise_f16_cin13_cout24_15x9_relu6: shape(15, 9, 13, 24, true, false), F16;
     pointwise_f16_cin8_cout12_15x9_residual: shape(15, 9, 8, 12, false, true), F16;
@@ -115,7 +134,7 @@ cases! {
 
 /// Every distinct 1x1 shape of MobileNetV2 (expand, project, head; all four
 /// widths) at `resolution`, at aligned offsets as in the engine, so each is
-/// served by `pointwise_vec4`.
+/// served by a vec4 entry point.
 fn mobilenet_v2_sweep(resolution: u32) {
     let Some(ctx) = gpu() else { return };
     // 1x1 layers keep the spatial size, so the padding convention is irrelevant.
@@ -149,7 +168,14 @@ fn mobilenet_v2_sweep(resolution: u32) {
             Offsets::Aligned,
             &name,
         );
-        assert_eq!(kernel, Kernel::PointwiseVec4, "{name}");
+        assert_eq!(
+            kernel,
+            expected_kernel(
+                shape(side, side, cin, cout, relu6, residual),
+                Offsets::Aligned
+            ),
+            "{name}"
+        );
     }
 }
 
@@ -218,11 +244,11 @@ fn check_batch(ctx: &Arc<GpuContext>, s: PointwiseShape, offsets: Offsets, name:
             &format!("{name}, patch {b} of {BATCH}"),
         );
     }
-    d.kernel
+    d.for_patches(BATCH as u32).kernel
 }
 
 /// One `#[test]` per named batched case, at odd offsets (the scalar entry
-/// point, patches along z) and aligned ones (`pointwise_vec4` where the
+/// point, patches along z) and aligned ones (a vec4 entry point where the
 /// channels allow, patches along x).
 macro_rules! batch_cases {
     ($($name:ident: $shape:expr;)*) => {$(
@@ -232,8 +258,8 @@ macro_rules! batch_cases {
             for offsets in Offsets::BOTH {
                 let name = format!("{} ({offsets:?} offsets)", stringify!($name));
                 let kernel = check_batch(&ctx, $shape, offsets, &name);
-                let vec4 = vec4_eligible($shape, offsets.weight(), offsets.scale());
-                assert_eq!(kernel == Kernel::PointwiseVec4, vec4, "{name}: served by {kernel:?}");
+                let expected = expected_kernel_for($shape, offsets, BATCH as u32);
+                assert_eq!(kernel, expected, "{name}");
             }
         }
     )*};
@@ -244,6 +270,8 @@ batch_cases! {
     pointwise_batch_3x3_cin16_cout24_relu6: shape(3, 3, 16, 24, true, false);
     pointwise_batch_3x3_cin320_cout1280_relu6: shape(3, 3, 320, 1280, true, false);
     pointwise_batch_7x7_cin13_cout24_relu6_residual: shape(7, 7, 24, 13, true, true);
+    pointwise_batch_5x5_cin24_cout40_residual: shape(5, 5, 24, 40, false, true);
+    pointwise_batch_7x7_cin32_cout24_relu6_residual: shape(7, 7, 32, 24, true, true);
     pointwise_batch_15x9_cin24_cout36_residual: shape(15, 9, 24, 36, false, true);
     pointwise_batch_multi_workgroup_113x111_cin16_cout36_relu6: shape(113, 111, 16, 36, true, false);
 }

@@ -7,7 +7,7 @@ use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::Classifier;
 use patchrt::ops::pool_head::{classifier, pool, softmax};
 use patchrt::ops::standalone::KernelInputs;
-use patchrt::ops::{BatchParams, feature_stride};
+use patchrt::ops::{BatchParams, Kernel, feature_stride};
 use patchrt::reference::pool_head::{classify, global_avg_pool, softmax as reference_softmax};
 use patchrt::{GpuContext, WeightPrecision};
 use patchrt_tests::{Tolerance, assert_close};
@@ -129,13 +129,17 @@ fn check_classifier(
         )
     };
     check_output(&got, precision, &weight, reference, &name);
+    let vec4 = classifier(features, classes).kernel == Kernel::ClassifierVec4;
+    assert_eq!(vec4, features % 4 == 0, "{name}: entry point");
 }
 
 #[test]
 fn classifier_f32_every_class_and_feature_count() {
     let Some(ctx) = gpu() else { return };
-    for features in [1280, 13] {
-        for classes in [1000, 17, 1, 257] {
+    // 1280, 8 and 4 features: classifier_vec4 (with 1, 2 or 3 classes in the
+    // last group of four); 13: the scalar classifier.
+    for features in [1280, 13, 8, 4] {
+        for classes in [1000, 17, 1, 2, 3, 257] {
             check_classifier(&ctx, features, classes, WeightPrecision::F32);
         }
     }
