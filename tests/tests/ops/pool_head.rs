@@ -130,7 +130,7 @@ fn check_classifier(
     };
     check_output(&got, precision, &weight, reference, &name);
     let vec4 = classifier(features, classes).kernel == Kernel::ClassifierVec4;
-    assert_eq!(vec4, features % 4 == 0, "{name}: entry point");
+    assert_eq!(vec4, features.is_multiple_of(4), "{name}: entry point");
 }
 
 #[test]
