@@ -31,6 +31,8 @@ pub struct BatchResult {
     pub ids: Vec<String>,
     /// One inference (the first id), ms.
     pub one_ms: Percentiles,
+    /// Multiply-adds of one inference (with the backbone's classifier).
+    pub multiply_adds: u64,
     /// Per K.
     pub sizes: Vec<PassSize>,
 }
@@ -131,10 +133,14 @@ pub fn run(
             })
             .collect();
         eprintln!("  {res}: done");
+        let backbone = engine.backbone();
         out.push(BatchResult {
             resolution: res,
             ids,
             one_ms: p(&samples[0]),
+            multiply_adds: backbone
+                .arch
+                .multiply_adds(res.side(), backbone.config.padding),
             sizes,
         });
     }
@@ -145,20 +151,24 @@ pub fn run(
 pub fn table(results: &[BatchResult], rounds: usize) -> String {
     let mut s = String::new();
     for r in results {
+        let gflops =
+            |patches: usize, ms: f64| 2.0 * patches as f64 * r.multiply_adds as f64 / (ms * 1e6);
         s.push_str(&format!(
-            "\nK patches in one pass at {}: medians of {rounds} interleaved rounds; one inference p50 {:.2} ms\n",
-            r.resolution, r.one_ms.p50
+            "\nK patches in one pass at {}: medians of {rounds} interleaved rounds; one inference p50 {:.2} ms ({:.1} GFLOP/s)\n",
+            r.resolution,
+            r.one_ms.p50,
+            gflops(1, r.one_ms.p50)
         ));
         s.push_str(&format!("  patches in order: {}\n", r.ids.join(", ")));
         s.push_str(
-            "   K   pass p50   GPU p50   per task   K separate p50   pass / separate   pass / one inference\n",
+            "   K   pass p50   GPU p50   per task   K separate p50   pass / separate   pass / one inference   pass GFLOP/s\n",
         );
         for k in &r.sizes {
             let gpu = k
                 .pass_gpu_ms
                 .map_or_else(|| "-".to_string(), |g| format!("{:.2}", g.p50));
             s.push_str(&format!(
-                "  {:>2}  {:>9.2}  {:>8}  {:>9.2}  {:>15.2}  {:>16.2}  {:>21.2}\n",
+                "  {:>2}  {:>9.2}  {:>8}  {:>9.2}  {:>15.2}  {:>16.2}  {:>21.2}  {:>13.1}\n",
                 k.patches,
                 k.pass_ms.p50,
                 gpu,
@@ -166,6 +176,7 @@ pub fn table(results: &[BatchResult], rounds: usize) -> String {
                 k.separate_ms.p50,
                 k.pass_ms.p50 / k.separate_ms.p50,
                 k.pass_ms.p50 / r.one_ms.p50,
+                gflops(k.patches, k.pass_ms.p50),
             ));
         }
     }
@@ -182,6 +193,7 @@ pub fn json(results: &[BatchResult], rounds: usize) -> Value {
                 "rounds": rounds,
                 "ids": r.ids,
                 "one_inference_ms": r.one_ms.json(),
+                "multiply_adds_per_inference": r.multiply_adds,
                 "sizes": r.sizes.iter().map(|k| json!({
                     "patches": k.patches,
                     "pass_ms": k.pass_ms.json(),

@@ -25,7 +25,7 @@ use patchrt::{Backbone, CascadeStep, Classification, Resolution, RgbaImage};
 use crate::error::{PatchrtError, Result, guard};
 use crate::records::{
     BenchSnapshot, CascadeStage, ClassificationResult, DeviceState, EngineOptions, MemoryUsage,
-    PatchInfo, Prediction, ResolutionLatency,
+    PatchInfo, PipelineCacheState, Prediction, ResolutionLatency,
 };
 
 /// What the policy reads and remembers between requests.
@@ -60,7 +60,17 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     fn build(options: &EngineOptions, backbone: Backbone) -> Result<Arc<Self>> {
-        let inner = Arc::new(patchrt::Engine::new(backbone, options.to_runtime())?);
+        let runtime = options.to_runtime();
+        let inner = Arc::new(match &options.pipeline_cache_path {
+            None => patchrt::Engine::new(backbone, runtime)?,
+            Some(path) => {
+                let ctx = patchrt::GpuContext::open(&patchrt::ContextOptions {
+                    adapter: runtime.adapter.clone(),
+                    pipeline_cache: Some(path.into()),
+                })?;
+                patchrt::Engine::with_context(ctx, backbone, runtime)?
+            }
+        });
         Ok(Arc::new(Engine {
             inner,
             control: Mutex::new(Control {
@@ -434,6 +444,11 @@ impl Engine {
             })?;
             Ok(result(&c, &stages, ms, top_k, Some(plan.reason)))
         })
+    }
+
+    /// What became of `EngineOptions.pipeline_cache_path` at start-up.
+    pub fn pipeline_cache_state(&self) -> Result<PipelineCacheState> {
+        guard(|| Ok(self.inner.context().pipeline_cache().state.into()))
     }
 
     /// Name of the GPU adapter in use.

@@ -28,7 +28,7 @@ pub use engine::Engine;
 pub use error::{BundleRefusal, FileKind, PatchrtError, Result};
 pub use records::{
     BenchSnapshot, CascadeStage, ClassificationResult, DemoModel, DeviceState, EngineOptions,
-    MemoryUsage, PatchInfo, Prediction, ResolutionLatency, ThermalState,
+    MemoryUsage, PatchInfo, PipelineCacheState, Prediction, ResolutionLatency, ThermalState,
 };
 
 pub use updater::{BundleUpdater, BundledPatch, DemoBundle, InstalledBundle, demo_bundle};

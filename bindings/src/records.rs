@@ -30,6 +30,49 @@ pub struct EngineOptions {
     /// first time a pass needs it.
     #[uniffi(default = 8)]
     pub max_patches_per_pass: u32,
+    /// File in app-private storage that keeps the GPU driver's compiled
+    /// pipelines between process starts, so the first inference after a
+    /// start skips shader compilation where the driver supports it (read at
+    /// start, rewritten when stale or damaged). `None`: no cache.
+    #[uniffi(default = None)]
+    pub pipeline_cache_path: Option<String>,
+}
+
+/// What became of the pipeline cache file when the engine started.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PipelineCacheState {
+    /// No `pipeline_cache_path` was given.
+    Off,
+    /// The GPU driver has no pipeline cache support; nothing is read or written.
+    Unsupported,
+    /// The file did not exist yet; it was created.
+    Created,
+    /// The file was loaded.
+    Loaded {
+        /// Bytes of driver data.
+        bytes: u64,
+    },
+    /// The file could not be used (damaged, or from another device or
+    /// driver); the cache started empty and the file is rewritten.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<patchrt::gpu::PipelineCacheState> for PipelineCacheState {
+    fn from(s: patchrt::gpu::PipelineCacheState) -> Self {
+        use patchrt::gpu::PipelineCacheState as S;
+        match s {
+            S::Off => PipelineCacheState::Off,
+            S::Unsupported => PipelineCacheState::Unsupported,
+            S::Created => PipelineCacheState::Created,
+            S::Loaded { bytes } => PipelineCacheState::Loaded {
+                bytes: bytes as u64,
+            },
+            S::Rejected { reason } => PipelineCacheState::Rejected { reason },
+        }
+    }
 }
 
 impl EngineOptions {

@@ -1045,6 +1045,11 @@ public protocol EngineProtocol: AnyObject, Sendable {
     func patches() throws  -> [PatchInfo]
     
     /**
+     * What became of `EngineOptions.pipeline_cache_path` at start-up.
+     */
+    func pipelineCacheState() throws  -> PipelineCacheState
+    
+    /**
      * Reports the device's state for the policy; `classify_auto` plans with
      * the latest report (a full battery and nominal heat before any).
      */
@@ -1385,6 +1390,18 @@ open func patches()throws  -> [PatchInfo]  {
     return try  FfiConverterSequenceTypePatchInfo.lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
         uniffiCallStatus in
     uniffi_patchrt_ffi_fn_method_engine_patches(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * What became of `EngineOptions.pipeline_cache_path` at start-up.
+     */
+open func pipelineCacheState()throws  -> PipelineCacheState  {
+    return try  FfiConverterTypePipelineCacheState_lift(try rustCallWithError(FfiConverterTypePatchrtError_lift) {
+        uniffiCallStatus in
+    uniffi_patchrt_ffi_fn_method_engine_pipeline_cache_state(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2164,6 +2181,13 @@ public struct EngineOptions: Equatable, Hashable {
      * first time a pass needs it.
      */
     public var maxPatchesPerPass: UInt32
+    /**
+     * File in app-private storage that keeps the GPU driver's compiled
+     * pipelines between process starts, so the first inference after a
+     * start skips shader compilation where the driver supports it (read at
+     * start, rewritten when stale or damaged). `None`: no cache.
+     */
+    public var pipelineCachePath: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2190,13 +2214,20 @@ public struct EngineOptions: Equatable, Hashable {
          * Most patches `classifyPatches` / `classifyTasks` serve in one pass;
          * activation memory grows to this many times its single-patch size the
          * first time a pass needs it.
-         */maxPatchesPerPass: UInt32 = UInt32(8)) {
+         */maxPatchesPerPass: UInt32 = UInt32(8), 
+        /**
+         * File in app-private storage that keeps the GPU driver's compiled
+         * pipelines between process starts, so the first inference after a
+         * start skips shader compilation where the driver supports it (read at
+         * start, rewritten when stale or damaged). `None`: no cache.
+         */pipelineCachePath: String? = nil) {
         self.adapter = adapter
         self.f16Weights = f16Weights
         self.patchBudgetBytes = patchBudgetBytes
         self.resolutions = resolutions
         self.gpuTimestamps = gpuTimestamps
         self.maxPatchesPerPass = maxPatchesPerPass
+        self.pipelineCachePath = pipelineCachePath
     }
 
     
@@ -2220,7 +2251,8 @@ public struct FfiConverterTypeEngineOptions: FfiConverterRustBuffer {
                 patchBudgetBytes: FfiConverterUInt64.read(from: &buf), 
                 resolutions: FfiConverterSequenceUInt32.read(from: &buf), 
                 gpuTimestamps: FfiConverterBool.read(from: &buf), 
-                maxPatchesPerPass: FfiConverterUInt32.read(from: &buf)
+                maxPatchesPerPass: FfiConverterUInt32.read(from: &buf), 
+                pipelineCachePath: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2231,6 +2263,7 @@ public struct FfiConverterTypeEngineOptions: FfiConverterRustBuffer {
         FfiConverterSequenceUInt32.write(value.resolutions, into: &buf)
         FfiConverterBool.write(value.gpuTimestamps, into: &buf)
         FfiConverterUInt32.write(value.maxPatchesPerPass, into: &buf)
+        FfiConverterOptionString.write(value.pipelineCachePath, into: &buf)
     }
 }
 
@@ -3451,6 +3484,124 @@ public func FfiConverterTypePatchrtError_lower(_ value: PatchrtError) -> RustBuf
 
 
 /**
+ * What became of the pipeline cache file when the engine started.
+ */
+
+public enum PipelineCacheState: Equatable, Hashable {
+    
+    /**
+     * No `pipeline_cache_path` was given.
+     */
+    case off
+    /**
+     * The GPU driver has no pipeline cache support; nothing is read or written.
+     */
+    case unsupported
+    /**
+     * The file did not exist yet; it was created.
+     */
+    case created
+    /**
+     * The file was loaded.
+     */
+    case loaded(
+        /**
+         * Bytes of driver data.
+         */bytes: UInt64
+    )
+    /**
+     * The file could not be used (damaged, or from another device or
+     * driver); the cache started empty and the file is rewritten.
+     */
+    case rejected(
+        /**
+         * Why.
+         */reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PipelineCacheState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePipelineCacheState: FfiConverterRustBuffer {
+    typealias SwiftType = PipelineCacheState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PipelineCacheState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .off
+        
+        case 2: return .unsupported
+        
+        case 3: return .created
+        
+        case 4: return .loaded(bytes: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 5: return .rejected(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PipelineCacheState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .off:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unsupported:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .created:
+            writeInt(&buf, Int32(3))
+        
+        
+        case let .loaded(bytes):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt64.write(bytes, into: &buf)
+            
+        
+        case let .rejected(reason):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePipelineCacheState_lift(_ buf: RustBuffer) throws -> PipelineCacheState {
+    return try FfiConverterTypePipelineCacheState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePipelineCacheState_lower(_ value: PipelineCacheState) -> RustBuffer {
+    return FfiConverterTypePipelineCacheState.lower(value)
+}
+
+
+
+/**
  * The device's thermal state, in iOS's four levels; map Android's with
  * [`thermal_from_android`](crate::thermal_from_android).
  */
@@ -4061,6 +4212,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_patchrt_ffi_checksum_method_engine_patches() != 1903) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_patchrt_ffi_checksum_method_engine_pipeline_cache_state() != 36485) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_patchrt_ffi_checksum_method_engine_report_device_state() != 32948) {

@@ -172,6 +172,35 @@ class EngineTest {
     }
 
     @Test
+    fun `the pipeline cache file is created, then loaded at the next start`() {
+        val dir = java.nio.file.Files.createTempDirectory("patchrt-pipelines")
+        val path = dir.resolve("pipelines.cache").toString()
+        val options = EngineOptions(pipelineCachePath = path)
+        val first = Engine(options, model.backbone).use { engine ->
+            val expected = engine.classify(image, W, H, 96u, 3u)
+            engine.pipelineCacheState() to expected
+        }
+        when (first.first) {
+            is PipelineCacheState.Unsupported -> return // nothing to check beyond "no failure"
+            else -> assertEquals(PipelineCacheState.Created, first.first)
+        }
+        assertTrue(java.io.File(path).length() > 0, "cache file written")
+        Engine(options, model.backbone).use { engine ->
+            val state = engine.pipelineCacheState()
+            assertTrue(state is PipelineCacheState.Loaded, "second start: $state")
+            val again = engine.classify(image, W, H, 96u, 3u)
+            assertEquals(first.second.predictions, again.predictions)
+        }
+        java.io.File(path).writeBytes(ByteArray(40) { 7 })
+        Engine(options, model.backbone).use { engine ->
+            assertTrue(engine.pipelineCacheState() is PipelineCacheState.Rejected)
+        }
+        Engine(EngineOptions(), model.backbone).use { engine ->
+            assertEquals(PipelineCacheState.Off, engine.pipelineCacheState())
+        }
+    }
+
+    @Test
     fun `classifyAuto steps down on a low battery and says why`() {
         engine().use { engine ->
             engine.reportDeviceState(DeviceState(battery = 1.0, charging = true, thermal = ThermalState.NOMINAL))
