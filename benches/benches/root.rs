@@ -327,6 +327,20 @@ fn network_and_swaps(c: &mut Criterion) {
             })
         });
     }
+    // K = 4 tasks over one frame in one pass, against which `network/.../96`
+    // above is one inference (patchbench --patches-per-pass interleaves both).
+    let tasks = ["objects", "scenes", "flowers", "objects"];
+    for res in [Resolution(224), Resolution(96)] {
+        group.bench_function(format!("mobilenet_v2_1.0/4_tasks_one_pass/{res}"), |b| {
+            b.iter(|| {
+                black_box(
+                    m.engine
+                        .classify_tasks(&image, &tasks, res)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+            })
+        });
+    }
     group.finish();
     let (a, b2) = (&m.patch_ids[0], &m.patch_ids[1]);
     let mut flip = false;
