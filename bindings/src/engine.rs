@@ -123,6 +123,22 @@ impl Engine {
     }
 }
 
+/// Runs a pass over several patches at `r` and makes each result, all with
+/// the pass's wall time.
+fn one_pass(
+    r: Resolution,
+    top_k: u32,
+    run: impl FnOnce(Resolution) -> patchrt::Result<Vec<Classification>>,
+) -> Result<Vec<ClassificationResult>> {
+    let started = Instant::now();
+    let all = run(r)?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    Ok(all
+        .iter()
+        .map(|c| result(c, &[r], ms, top_k, None))
+        .collect())
+}
+
 fn result(
     c: &Classification,
     stages: &[Resolution],
@@ -287,15 +303,10 @@ impl Engine {
     ) -> Result<Vec<ClassificationResult>> {
         guard(|| {
             let image = RgbaImage::new(width, height, &rgba)?;
-            let r = Resolution(resolution);
             let ids: Vec<&str> = patch_ids.iter().map(String::as_str).collect();
-            let started = Instant::now();
-            let all = self.inner.classify_patches(&image, &ids, r)?;
-            let ms = started.elapsed().as_secs_f64() * 1e3;
-            Ok(all
-                .iter()
-                .map(|c| result(c, &[r], ms, top_k, None))
-                .collect())
+            one_pass(Resolution(resolution), top_k, |r| {
+                self.inner.classify_patches(&image, &ids, r)
+            })
         })
     }
 
@@ -312,15 +323,10 @@ impl Engine {
     ) -> Result<Vec<ClassificationResult>> {
         guard(|| {
             let image = RgbaImage::new(width, height, &rgba)?;
-            let r = Resolution(resolution);
             let tasks: Vec<&str> = tasks.iter().map(String::as_str).collect();
-            let started = Instant::now();
-            let all = self.inner.classify_tasks(&image, &tasks, r)?;
-            let ms = started.elapsed().as_secs_f64() * 1e3;
-            Ok(all
-                .iter()
-                .map(|c| result(c, &[r], ms, top_k, None))
-                .collect())
+            one_pass(Resolution(resolution), top_k, |r| {
+                self.inner.classify_tasks(&image, &tasks, r)
+            })
         })
     }
 

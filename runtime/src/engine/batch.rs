@@ -233,19 +233,7 @@ impl Engine {
             });
         self.record_batch_copies(&mut encoder, batch, &resident, own_dw);
         {
-            let timestamp_writes =
-                frame
-                    .timestamps
-                    .as_ref()
-                    .map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("inference/batch"),
-                timestamp_writes,
-            });
+            let mut pass = super::infer::begin_pass(&mut encoder, frame, "inference/batch");
             pass.set_bind_group(1, &self.shared.weights_group, &[]);
             pass.set_bind_group(2, &group, &[]);
             let steps = self.plan.io.len();
@@ -283,25 +271,7 @@ impl Engine {
             }
         }
         let class_bytes = frame.class_stride() as u64 * 4;
-        let prob_bytes = count as u64 * class_bytes;
-        encoder.copy_buffer_to_buffer(&frame.probabilities, 0, &frame.staging, 0, prob_bytes);
-        let ts_offset = frame.timestamp_offset();
-        if let Some((set, resolve)) = &frame.timestamps {
-            encoder.resolve_query_set(set, 0..2, resolve, 0);
-            encoder.copy_buffer_to_buffer(resolve, 0, &frame.staging, ts_offset, 16);
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        let read_len = if frame.timestamps.is_some() {
-            ts_offset + 16
-        } else {
-            prob_bytes
-        };
-        let bytes = transfer::read_back(&self.ctx, &frame.staging, read_len)?;
-        let gpu_ms = frame.timestamps.as_ref().map(|_| {
-            let ts: Vec<u64> =
-                bytemuck::pod_collect_to_vec(&bytes[ts_offset as usize..ts_offset as usize + 16]);
-            ts[1].saturating_sub(ts[0]) as f64 * self.ctx.queue.get_timestamp_period() as f64 / 1e6
-        });
+        let (bytes, gpu_ms) = self.submit_and_read(encoder, frame, count as u64 * class_bytes)?;
         let resolution = self.options.resolutions[r];
         let results = resident
             .iter()

@@ -110,6 +110,37 @@ impl Engine {
             })
     }
 
+    /// Copies the first `prob_bytes` of the probabilities and the pass
+    /// timestamps (where the frame has them) to the staging buffer, submits
+    /// `encoder`, waits, and returns the bytes read back (probabilities
+    /// first) with the pass's GPU time in ms.
+    pub(super) fn submit_and_read(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        frame: &FrameResources,
+        prob_bytes: u64,
+    ) -> Result<(Vec<u8>, Option<f64>)> {
+        encoder.copy_buffer_to_buffer(&frame.probabilities, 0, &frame.staging, 0, prob_bytes);
+        let ts_offset = frame.timestamp_offset();
+        if let Some((set, resolve)) = &frame.timestamps {
+            encoder.resolve_query_set(set, 0..2, resolve, 0);
+            encoder.copy_buffer_to_buffer(resolve, 0, &frame.staging, ts_offset, 16);
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        let read_len = if frame.timestamps.is_some() {
+            ts_offset + 16
+        } else {
+            prob_bytes
+        };
+        let bytes = transfer::read_back(&self.ctx, &frame.staging, read_len)?;
+        let gpu_ms = frame.timestamps.as_ref().map(|_| {
+            let ts: Vec<u64> =
+                bytemuck::pod_collect_to_vec(&bytes[ts_offset as usize..ts_offset as usize + 16]);
+            ts[1].saturating_sub(ts[0]) as f64 * self.ctx.queue.get_timestamp_period() as f64 / 1e6
+        });
+        Ok((bytes, gpu_ms))
+    }
+
     /// One inference: one command buffer, one submit, one readback.
     ///
     /// With `upload` false the frame already on the GPU is reused (cascade
@@ -135,44 +166,15 @@ impl Engine {
                 label: Some("inference"),
             });
         {
-            let timestamp_writes =
-                frame
-                    .timestamps
-                    .as_ref()
-                    .map(|(set, _)| wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    });
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("inference"),
-                timestamp_writes,
-            });
+            let mut pass = begin_pass(&mut encoder, frame, "inference");
             self.bind_shared(&mut pass, patch);
             for step in self.encoded_steps(frame, patch.classes, r, pre_workgroups) {
                 step.record(&mut pass);
             }
         }
         let prob_bytes = patch.classes as u64 * 4;
-        encoder.copy_buffer_to_buffer(&frame.probabilities, 0, &frame.staging, 0, prob_bytes);
-        let ts_offset = frame.timestamp_offset();
-        if let Some((set, resolve)) = &frame.timestamps {
-            encoder.resolve_query_set(set, 0..2, resolve, 0);
-            encoder.copy_buffer_to_buffer(resolve, 0, &frame.staging, ts_offset, 16);
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        let read_len = if frame.timestamps.is_some() {
-            ts_offset + 16
-        } else {
-            prob_bytes
-        };
-        let bytes = transfer::read_back(&self.ctx, &frame.staging, read_len)?;
+        let (bytes, gpu_ms) = self.submit_and_read(encoder, frame, prob_bytes)?;
         let probabilities: Vec<f32> = bytemuck::pod_collect_to_vec(&bytes[..prob_bytes as usize]);
-        let gpu_ms = frame.timestamps.as_ref().map(|_| {
-            let ts: Vec<u64> =
-                bytemuck::pod_collect_to_vec(&bytes[ts_offset as usize..ts_offset as usize + 16]);
-            ts[1].saturating_sub(ts[0]) as f64 * self.ctx.queue.get_timestamp_period() as f64 / 1e6
-        });
         log::debug!("patchrt: {id} at {resolution} in {:?}", started.elapsed());
         Ok(Classification {
             probabilities,
@@ -182,4 +184,26 @@ impl Engine {
             gpu_ms,
         })
     }
+}
+
+/// Begins an inference's compute pass, with timestamps at its start and end
+/// where the frame has a query set.
+pub(super) fn begin_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    frame: &'e FrameResources,
+    label: &'static str,
+) -> wgpu::ComputePass<'e> {
+    let timestamp_writes =
+        frame
+            .timestamps
+            .as_ref()
+            .map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                query_set: set,
+                beginning_of_pass_write_index: Some(0),
+                end_of_pass_write_index: Some(1),
+            });
+    encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some(label),
+        timestamp_writes,
+    })
 }

@@ -4,16 +4,15 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
+use patchrt::ops::Kernel;
 use patchrt::ops::depthwise::{DepthwiseShape, dispatch, vec4_kernel};
 use patchrt::ops::standalone::KernelInputs;
-use patchrt::ops::{BatchParams, Kernel};
 use patchrt::reference::depthwise::depthwise;
 use patchrt::{GpuContext, WeightPrecision};
-use patchrt_tests::{Tolerance, assert_close};
 
 use super::{
-    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed,
-    f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
+    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, assert_patch_slices, batch_of,
+    check_output, distinct, embed, f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
 };
 
 fn shape(h: u32, w: u32, c: u32, kernel: u32, stride: u32, padding: Padding) -> DepthwiseShape {
@@ -210,26 +209,17 @@ fn check_batch(
         depthwise: &dw,
         scale_bias: &scale_bias,
         output_len: BATCH * n,
-        batch: Some(BatchParams {
-            patches: BATCH as u32,
-            scale_bias_stride,
-            dw_stride: if own_kernels { dw_stride } else { 0 },
-            pad: 0,
-        }),
+        batch: batch_of(scale_bias_stride, if own_kernels { dw_stride } else { 0 }),
         ..KernelInputs::default()
     };
     let got = run(ctx, WeightPrecision::F32, d, &inputs, name);
-    for b in 0..BATCH {
+    let expected = |b: usize| {
         let kernel = &kernels[if own_kernels { b } else { 0 }];
         let mut y = depthwise(&xs[b], kernel, k, stride, s.padding);
         bns[b].apply(&mut y, true);
-        assert_close(
-            &got[b * n..(b + 1) * n],
-            &y.data,
-            Tolerance::KernelF32,
-            &format!("{name}, patch {b} of {BATCH}"),
-        );
-    }
+        y.data
+    };
+    assert_patch_slices(&got, n, expected, name);
     d.kernel
 }
 

@@ -27,8 +27,8 @@ use std::sync::{Arc, OnceLock};
 
 use patchrt::model::arch::MOBILENET_V2_BLOCKS;
 use patchrt::model::{Architecture, ConvLayer, LayerKind, Padding};
-use patchrt::ops::Dispatch;
 use patchrt::ops::standalone::{self, KernelInputs};
+use patchrt::ops::{BatchParams, Dispatch};
 use patchrt::reference::Tensor;
 use patchrt::{AdapterPreference, GpuContext, WeightPrecision};
 use patchrt_tests::{Tolerance, assert_close};
@@ -226,6 +226,36 @@ pub(crate) fn stack(blocks: &[Vec<f32>]) -> (Vec<f32>, u32) {
         out.extend(std::iter::repeat_n(f32::NAN, stride - b.len()));
     }
     (out, stride as u32)
+}
+
+/// The batch record of a [`BATCH`]-patch case.
+pub(crate) fn batch_of(scale_bias_stride: u32, dw_stride: u32) -> Option<BatchParams> {
+    Some(BatchParams {
+        patches: BATCH as u32,
+        scale_bias_stride,
+        dw_stride,
+        pad: 0,
+    })
+}
+
+/// Compares each patch's slice of a batched output (patch b's from element
+/// `b * stride`) with `expected(b)`, for the [`BATCH`] patches.
+pub(crate) fn assert_patch_slices(
+    got: &[f32],
+    stride: usize,
+    expected: impl Fn(usize) -> Vec<f32>,
+    name: &str,
+) {
+    for b in 0..BATCH {
+        let want = expected(b);
+        let at = b * stride;
+        assert_close(
+            &got[at..at + want.len()],
+            &want,
+            Tolerance::KernelF32,
+            &format!("{name}, patch {b} of {BATCH}"),
+        );
+    }
 }
 
 /// Patches per pass in the batched cases: 3, so patches share SIMD lanes and

@@ -5,16 +5,15 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
+use patchrt::ops::Kernel;
 use patchrt::ops::pointwise::{PointwiseShape, dispatch, vec4_eligible};
 use patchrt::ops::standalone::KernelInputs;
-use patchrt::ops::{BatchParams, Kernel};
 use patchrt::reference::pointwise::{pointwise, residual_add};
 use patchrt::{GpuContext, WeightPrecision};
-use patchrt_tests::{Tolerance, assert_close};
 
 use super::{
-    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed,
-    f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
+    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, assert_patch_slices, batch_of,
+    check_output, distinct, embed, f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
 };
 
 fn shape(h: u32, w: u32, cin: u32, cout: u32, relu6: bool, residual: bool) -> PointwiseShape {
@@ -222,28 +221,19 @@ fn check_batch(ctx: &Arc<GpuContext>, s: PointwiseShape, offsets: Offsets, name:
         weights: &dense,
         scale_bias: &scale_bias,
         output_len: BATCH * n,
-        batch: Some(BatchParams {
-            patches: BATCH as u32,
-            scale_bias_stride,
-            dw_stride: 0,
-            pad: 0,
-        }),
+        batch: batch_of(scale_bias_stride, 0),
         ..KernelInputs::default()
     };
     let got = run(ctx, WeightPrecision::F32, d, &inputs, name);
-    for b in 0..BATCH {
+    let expected = |b: usize| {
         let mut y = pointwise(&xs[b], &kernel, cout);
         bns[b].apply(&mut y, s.relu6);
         if s.residual {
             residual_add(&mut y, &skips[b]);
         }
-        assert_close(
-            &got[b * n..(b + 1) * n],
-            &y.data,
-            Tolerance::KernelF32,
-            &format!("{name}, patch {b} of {BATCH}"),
-        );
-    }
+        y.data
+    };
+    assert_patch_slices(&got, n, expected, name);
     d.for_patches(BATCH as u32).kernel
 }
 

@@ -12,7 +12,10 @@ use patchrt::reference::pool_head::{classify, global_avg_pool, softmax as refere
 use patchrt::{GpuContext, WeightPrecision};
 use patchrt_tests::{Tolerance, assert_close};
 
-use super::{BATCH, Rng, SEED, activations, check_output, f16_or_skip, gpu, run, weights};
+use super::{
+    BATCH, Rng, SEED, activations, assert_patch_slices, check_output, f16_or_skip, gpu, run,
+    weights,
+};
 
 /// Global average pool over an `h x w x c` tensor.
 fn check_pool(ctx: &Arc<GpuContext>, h: u32, w: u32, c: u32) {
@@ -48,15 +51,7 @@ fn check_pool_batch(ctx: &Arc<GpuContext>, h: u32, w: u32, c: u32) {
         ..KernelInputs::default()
     };
     let got = run(ctx, WeightPrecision::F32, pool(h, w, c), &inputs, &name);
-    for (b, x) in xs.iter().enumerate() {
-        let at = b * stride;
-        assert_close(
-            &got[at..at + c as usize],
-            &global_avg_pool(x),
-            Tolerance::KernelF32,
-            &format!("{name}, patch {b}"),
-        );
-    }
+    assert_patch_slices(&got, stride, |b| global_avg_pool(&xs[b]), &name);
 }
 
 #[test]

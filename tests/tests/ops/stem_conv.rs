@@ -4,16 +4,15 @@ use std::sync::Arc;
 
 use patchrt::gpu::transfer::f32_bytes;
 use patchrt::model::{LayerKind, Padding};
+use patchrt::ops::Kernel;
 use patchrt::ops::standalone::KernelInputs;
 use patchrt::ops::stem_conv::{StemConvShape, dispatch, vec4_eligible};
-use patchrt::ops::{BatchParams, Kernel};
 use patchrt::reference::stem_conv::conv2d;
 use patchrt::{GpuContext, WeightPrecision};
-use patchrt_tests::{Tolerance, assert_close};
 
 use super::{
-    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, check_output, distinct, embed,
-    f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
+    BATCH, FoldedBn, Offsets, Rng, SEED, TAIL, activations, assert_patch_slices, batch_of,
+    check_output, distinct, embed, f16_or_skip, gpu, mobilenet_v2_layers, run, stack, weights,
 };
 
 #[allow(clippy::too_many_arguments)]
@@ -196,25 +195,16 @@ fn check_batch(ctx: &Arc<GpuContext>, s: StemConvShape, offsets: Offsets, name: 
         weights: &dense,
         scale_bias: &scale_bias,
         output_len: BATCH * n,
-        batch: Some(BatchParams {
-            patches: BATCH as u32,
-            scale_bias_stride,
-            dw_stride: 0,
-            pad: 0,
-        }),
+        batch: batch_of(scale_bias_stride, 0),
         ..KernelInputs::default()
     };
     let got = run(ctx, WeightPrecision::F32, d, &inputs, name);
-    for (b, bn) in bns.iter().enumerate() {
+    let expected = |b: usize| {
         let mut y = conv2d(&x, &kernel, k, cout, stride, s.padding);
-        bn.apply(&mut y, true);
-        assert_close(
-            &got[b * n..(b + 1) * n],
-            &y.data,
-            Tolerance::KernelF32,
-            &format!("{name}, patch {b} of {BATCH}"),
-        );
-    }
+        bns[b].apply(&mut y, true);
+        y.data
+    };
+    assert_patch_slices(&got, n, expected, name);
     d.kernel
 }
 
