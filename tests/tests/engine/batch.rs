@@ -223,3 +223,43 @@ fn zero_max_patches_per_pass_is_refused() {
         other => panic!("max_patches_per_pass 0: {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn the_adapters_binding_limit_lowers_patches_per_pass() {
+    let Some(ctx) = patchrt_tests::gpu() else {
+        return;
+    };
+    // At 1024 one patch's activations are about 100 MB (MobileNetV2 1.0).
+    let options = patchrt::EngineOptions {
+        resolutions: vec![Resolution(1024)],
+        ..patchrt::EngineOptions::default()
+    };
+    let e = Engine::with_context(
+        ctx.clone(),
+        super::backbone(default_backbone_bytes()),
+        options,
+    )
+    .unwrap_or_else(|err| panic!("engine at 1024: {err}"));
+    let per_patch = e.plan().activation_len as u64 * 4;
+    let fits = ctx.limits.max_storage_buffer_binding_size / per_patch;
+    let expected = fits.clamp(1, u64::from(patchrt::engine::DEFAULT_MAX_PATCHES_PER_PASS)) as u32;
+    assert_eq!(
+        e.max_patches_per_pass(),
+        expected,
+        "{per_patch} bytes per patch"
+    );
+    if expected == patchrt::engine::DEFAULT_MAX_PATCHES_PER_PASS {
+        eprintln!("NOTE: this adapter's binding limit does not lower the pass size at 1024");
+        return;
+    }
+    let ids = vec!["default"; expected as usize + 1];
+    match e.classify_patches(&image(), &ids, Resolution(1024)) {
+        Err(Error::BatchSize { requested, max }) => {
+            assert_eq!((requested, max), (ids.len(), expected as usize));
+        }
+        other => panic!(
+            "a pass over the binding limit: {:?}",
+            other.map(|r| r.len())
+        ),
+    }
+}
