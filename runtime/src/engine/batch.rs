@@ -25,6 +25,7 @@ use crate::shaders::WeightPrecision;
 /// The per-engine buffers of passes over several patches, grown on demand.
 pub(super) struct BatchResources {
     capacity: u32,
+    strides: BatchStrides,
     scale_bias: wgpu::Buffer,
     depthwise: Option<wgpu::Buffer>,
     record: wgpu::Buffer,
@@ -47,6 +48,7 @@ impl BatchResources {
     fn new(ctx: &GpuContext, strides: BatchStrides, capacity: u32) -> BatchResources {
         BatchResources {
             capacity,
+            strides,
             scale_bias: transfer::empty(
                 ctx,
                 "batch/scale_bias",
@@ -80,9 +82,9 @@ impl BatchResources {
         &mut self,
         ctx: &GpuContext,
         shared: &ResidentBackbone,
-        strides: BatchStrides,
         own_dw: bool,
     ) -> &wgpu::BindGroup {
+        let strides = self.strides;
         if own_dw && self.depthwise.is_none() {
             self.depthwise = Some(transfer::empty(
                 ctx,
@@ -149,7 +151,7 @@ impl Engine {
         patches: &[&ResidentPatch],
         own_dw: bool,
     ) {
-        let strides = self.batch_strides();
+        let strides = batch.strides;
         let sb_bytes = self.backbone.arch.layout.scale_bias_len as u64 * 4;
         let dw_bytes = (self.backbone.depthwise.len() as u64 * strides.depthwise_element_bytes)
             .next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
@@ -189,7 +191,6 @@ impl Engine {
             state.patches.touch(id)?;
         }
         let count = ids.len() as u32;
-        let strides = self.batch_strides();
         let State {
             patches,
             frame,
@@ -210,7 +211,9 @@ impl Engine {
         if batch.as_ref().is_some_and(|b| b.capacity < count) {
             *batch = None;
         }
-        let batch = batch.get_or_insert_with(|| BatchResources::new(&self.ctx, strides, count));
+        let batch = batch
+            .get_or_insert_with(|| BatchResources::new(&self.ctx, self.batch_strides(), count));
+        let strides = batch.strides;
         let pre_workgroups = self.prepare_frame(frame, image, r, true)?;
         let record = BatchParams {
             patches: count,
@@ -218,9 +221,7 @@ impl Engine {
             dw_stride: if own_dw { strides.depthwise } else { 0 },
             pad: 0,
         };
-        let group = batch
-            .group(&self.ctx, &self.shared, strides, own_dw)
-            .clone();
+        let group = batch.group(&self.ctx, &self.shared, own_dw).clone();
         self.ctx
             .queue
             .write_buffer(&batch.record, 0, bytemuck::bytes_of(&record));

@@ -105,16 +105,6 @@ impl Engine {
         };
         let pipelines = ctx.pipelines(options.precision)?;
         let plan = Plan::new(&backbone, &options.resolutions);
-        let max_binding = ctx.limits.max_storage_buffer_binding_size as usize;
-        if plan.activation_len * 4 > max_binding {
-            return Err(Error::InvalidOption {
-                option: "resolutions",
-                reason: format!(
-                    "activations of {} bytes exceed the adapter's binding limit",
-                    plan.activation_len * 4
-                ),
-            });
-        }
         let max_patches_per_pass = max_patches_per_pass(&ctx, &plan, &options)?;
         let shared = ResidentBackbone::upload(&ctx, &backbone, options.precision);
         let timestamps = options.gpu_timestamps && ctx.has_timestamps();
@@ -399,17 +389,25 @@ impl Engine {
 /// dispatch would need more workgroups than it allows.
 ///
 /// # Errors
-/// [`Error::InvalidOption`] when the option is 0.
+/// [`Error::InvalidOption`] when one patch's activations already pass the
+/// binding limit (too large a resolution), or when the option is 0.
 fn max_patches_per_pass(ctx: &GpuContext, plan: &Plan, options: &EngineOptions) -> Result<u32> {
+    let max_binding = ctx.limits.max_storage_buffer_binding_size;
+    let per_patch = plan.activation_len as u64 * 4;
+    let by_memory = max_binding / per_patch;
+    if by_memory == 0 {
+        return Err(Error::InvalidOption {
+            option: "resolutions",
+            reason: format!("activations of {per_patch} bytes exceed the adapter's binding limit"),
+        });
+    }
     if options.max_patches_per_pass == 0 {
         return Err(Error::InvalidOption {
             option: "max_patches_per_pass",
             reason: "at least one patch per pass is needed".into(),
         });
     }
-    let max_binding = ctx.limits.max_storage_buffer_binding_size;
-    let per_patch = plan.activation_len as u64 * 4;
-    let by_memory = (max_binding / per_patch).clamp(1, u32::MAX as u64) as u32;
+    let by_memory = by_memory.min(u64::from(u32::MAX)) as u32;
     let max_groups = ctx.limits.max_compute_workgroups_per_dimension;
     let fits = |k: u32| {
         plan.dispatches

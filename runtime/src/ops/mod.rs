@@ -254,7 +254,9 @@ impl Dispatch {
     /// (see [`pointwise::for_patches`]).
     pub fn for_patches(&self, patches: u32) -> Dispatch {
         match self.kernel {
-            Kernel::PointwiseVec4ChannelMajor => pointwise::for_patches(self, patches),
+            Kernel::PointwiseVec4 | Kernel::PointwiseVec4ChannelMajor => {
+                pointwise::for_patches(self, patches)
+            }
             _ => Dispatch {
                 workgroups: self.workgroups_for(patches),
                 ..*self

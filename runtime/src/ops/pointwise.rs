@@ -46,37 +46,46 @@ pub fn vec4_eligible(shape: PointwiseShape, weight_offset: u32, scale_offset: u3
         && scale_offset.is_multiple_of(4)
 }
 
-/// The dispatch for `shape`: where [`vec4_eligible`], `pointwise_vec4`, or
-/// `pointwise_vec4_channel_major` below [`CHANNEL_MAJOR_BELOW_TILES`]; else
-/// the scalar `pointwise`.
-pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
-    let vec4 = vec4_eligible(shape, weight_offset, scale_offset);
-    let pixels = shape.h * shape.w;
-    let tiles = pixels.div_ceil(VEC4_PIXELS);
-    let channel_major = vec4 && tiles < CHANNEL_MAJOR_BELOW_TILES;
-    let channel_groups = shape.cout.div_ceil(VEC4_CHANNELS);
-    let (workgroups, batch) = if channel_major {
+/// The vec4 entry point, workgroup counts and batch axis for a pass over
+/// `patches` patches of `tiles` 8-pixel tiles and `channel_groups` groups of
+/// 8 output channels each: `pointwise_vec4_channel_major` while the pass has
+/// fewer than [`CHANNEL_MAJOR_BELOW_TILES`] tiles, else `pointwise_vec4`.
+fn vec4_layout(tiles: u32, channel_groups: u32, patches: u32) -> (Kernel, [u32; 3], BatchAxis) {
+    if tiles * patches < CHANNEL_MAJOR_BELOW_TILES {
+        let per_patch = tiles * channel_groups;
         (
-            [
-                groups(tiles * channel_groups, CHANNEL_MAJOR_WORKGROUP),
-                1,
-                1,
-            ],
+            Kernel::PointwiseVec4ChannelMajor,
+            [groups(per_patch * patches, CHANNEL_MAJOR_WORKGROUP), 1, 1],
             BatchAxis::X {
-                per_patch: tiles * channel_groups,
+                per_patch,
                 workgroup: CHANNEL_MAJOR_WORKGROUP,
             },
         )
-    } else if vec4 {
+    } else {
         (
-            [groups(tiles, VEC4_WORKGROUP), channel_groups, 1],
+            Kernel::PointwiseVec4,
+            [groups(tiles * patches, VEC4_WORKGROUP), channel_groups, 1],
             BatchAxis::X {
                 per_patch: tiles,
                 workgroup: VEC4_WORKGROUP,
             },
         )
+    }
+}
+
+/// The dispatch for `shape`: where [`vec4_eligible`], the entry point
+/// `vec4_layout` picks for one patch; else the scalar `pointwise`.
+pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) -> Dispatch {
+    let pixels = shape.h * shape.w;
+    let (kernel, workgroups, batch) = if vec4_eligible(shape, weight_offset, scale_offset) {
+        vec4_layout(
+            pixels.div_ceil(VEC4_PIXELS),
+            shape.cout.div_ceil(VEC4_CHANNELS),
+            1,
+        )
     } else {
         (
+            Kernel::Pointwise,
             [
                 groups(shape.cout.div_ceil(8), 8),
                 groups(pixels.div_ceil(4), 8),
@@ -86,13 +95,7 @@ pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) ->
         )
     };
     Dispatch {
-        kernel: if channel_major {
-            Kernel::PointwiseVec4ChannelMajor
-        } else if vec4 {
-            Kernel::PointwiseVec4
-        } else {
-            Kernel::Pointwise
-        },
+        kernel,
         params: LayerParams {
             in_h: shape.h,
             in_w: shape.w,
@@ -113,31 +116,18 @@ pub fn dispatch(shape: PointwiseShape, weight_offset: u32, scale_offset: u32) ->
     }
 }
 
-/// The `pointwise_vec4_channel_major` dispatch `d` for a pass over
-/// `patches` patches: still channel-major while the pass has fewer than
-/// [`CHANNEL_MAJOR_BELOW_TILES`] pixel tiles, else `pointwise_vec4` with the
-/// patches' tiles along x.
+/// A vec4 pointwise dispatch `d` for a pass over `patches` patches, its
+/// entry point picked again (as `dispatch` picks it) from the pass's tiles.
 pub fn for_patches(d: &Dispatch, patches: u32) -> Dispatch {
-    let tiles = (d.params.out_h * d.params.out_w).div_ceil(VEC4_PIXELS);
-    let channel_groups = d.params.out_c.div_ceil(VEC4_CHANNELS);
-    if tiles * patches < CHANNEL_MAJOR_BELOW_TILES {
-        Dispatch {
-            workgroups: [
-                groups(tiles * channel_groups * patches, CHANNEL_MAJOR_WORKGROUP),
-                1,
-                1,
-            ],
-            ..*d
-        }
-    } else {
-        Dispatch {
-            kernel: Kernel::PointwiseVec4,
-            workgroups: [groups(tiles * patches, VEC4_WORKGROUP), channel_groups, 1],
-            batch: BatchAxis::X {
-                per_patch: tiles,
-                workgroup: VEC4_WORKGROUP,
-            },
-            ..*d
-        }
+    let (kernel, workgroups, batch) = vec4_layout(
+        (d.params.out_h * d.params.out_w).div_ceil(VEC4_PIXELS),
+        d.params.out_c.div_ceil(VEC4_CHANNELS),
+        patches,
+    );
+    Dispatch {
+        kernel,
+        workgroups,
+        batch,
+        ..*d
     }
 }

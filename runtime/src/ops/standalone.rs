@@ -42,8 +42,8 @@ pub struct KernelInputs<'a> {
 pub struct PreparedKernel {
     ctx: Arc<GpuContext>,
     pipelines: Arc<Pipelines>,
+    /// The dispatch as run: sized (and its entry point chosen) for the batch.
     dispatch: Dispatch,
-    patches: u32,
     groups: [wgpu::BindGroup; 3],
     output: wgpu::Buffer,
     staging: wgpu::Buffer,
@@ -172,8 +172,7 @@ impl PreparedKernel {
         Ok(PreparedKernel {
             ctx: ctx.clone(),
             pipelines,
-            dispatch,
-            patches: batch.patches,
+            dispatch: dispatch.for_patches(batch.patches),
             groups: [io, weights_group, patch],
             output,
             staging,
@@ -212,9 +211,8 @@ impl PreparedKernel {
             pass.set_bind_group(0, &self.groups[0], &[0]);
             pass.set_bind_group(1, &self.groups[1], &[]);
             pass.set_bind_group(2, &self.groups[2], &[]);
-            let d = self.dispatch.for_patches(self.patches);
-            pass.set_pipeline(self.pipelines.get(d.kernel));
-            let [x, y, z] = d.workgroups;
+            pass.set_pipeline(self.pipelines.get(self.dispatch.kernel));
+            let [x, y, z] = self.dispatch.workgroups;
             pass.dispatch_workgroups(x, y, z);
         }
         if copy_out {

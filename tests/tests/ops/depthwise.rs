@@ -26,6 +26,17 @@ fn shape(h: u32, w: u32, c: u32, kernel: u32, stride: u32, padding: Padding) -> 
     }
 }
 
+/// `(h, w, c, kernel, stride)` of `s` as sizes.
+fn sizes(s: DepthwiseShape) -> (usize, usize, usize, usize, usize) {
+    (
+        s.h as usize,
+        s.w as usize,
+        s.c as usize,
+        s.kernel as usize,
+        s.stride as usize,
+    )
+}
+
 /// Runs one case on the GPU and compares it with the reference; returns the
 /// entry point that served it.
 fn check(
@@ -35,13 +46,7 @@ fn check(
     offsets: Offsets,
     name: &str,
 ) -> Kernel {
-    let (h, w, c, k, stride) = (
-        s.h as usize,
-        s.w as usize,
-        s.c as usize,
-        s.kernel as usize,
-        s.stride as usize,
-    );
+    let (h, w, c, k, stride) = sizes(s);
     let mut rng = Rng::new(SEED, name);
     let x = activations(&mut rng, h, w, c);
     let kernels = weights(&mut rng, k * k * c, k * k);
@@ -180,13 +185,7 @@ fn check_batch(
     own_kernels: bool,
     name: &str,
 ) -> Kernel {
-    let (h, w, c, k, stride) = (
-        s.h as usize,
-        s.w as usize,
-        s.c as usize,
-        s.kernel as usize,
-        s.stride as usize,
-    );
+    let (h, w, c, k, stride) = sizes(s);
     let mut rng = Rng::new(SEED, name);
     let sets = if own_kernels { BATCH } else { 1 };
     let kernels: Vec<_> = (0..sets)
